@@ -1,0 +1,243 @@
+"""Typed run configuration: dataclass defaults, YAML files and ``--set`` overrides.
+
+Unknown keys, wrong types and out-of-range values are errors that name the
+full dotted key, because a silently ignored typo costs a whole training run.
+"""
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+from vae_cli.errors import ConfigError
+
+
+def _opt(default=None, *, min=None, max=None, help=""):
+    return field(default=default, metadata={"min": min, "max": max, "help": help})
+
+
+def _list(default, *, min=None, help=""):
+    return field(default_factory=lambda: list(default), metadata={"min": min, "max": None, "help": help})
+
+
+@dataclass
+class DataConfig:
+    dataset: Literal["mnist", "fashion_mnist"] = _opt("mnist", help="which dataset to train on")
+    data_dir: Optional[str] = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
+    limit: Optional[int] = _opt(min=1, help="use only the first N training images")
+
+
+@dataclass
+class ModelConfig:
+    latent_dim: int = _opt(2, min=1, help="size of z")
+    encoder_filters: list[int] = _list([32, 64], min=1, help="one stride-2 Conv2D per entry")
+    encoder_dense: int = _opt(64, min=1, help="units of the encoder's hidden Dense layer")
+    decoder_channels: int = _opt(64, min=1, help="channels of the decoder's first feature map")
+    decoder_filters: list[int] = _list([32], min=1, help="one stride-2 Conv2DTranspose per entry")
+    kernel_size: int = _opt(3, min=1, help="kernel of the (transposed) convolutions")
+    output_kernel_size: int = _opt(5, min=1, help="kernel of the decoder's output Conv2D")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _opt(10, min=1, help="maximum number of epochs")
+    batch_size: int = _opt(32, min=1, help="images per training step")
+    learning_rate: float = _opt(1e-3, min=0.0, help="Adam learning rate")
+    beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
+    early_stopping_patience: Optional[int] = _opt(
+        3, min=0, help="epochs without a better val_loss before stopping; null = never stop early"
+    )
+    seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
+
+
+@dataclass
+class OutputConfig:
+    dir: str = _opt("outputs", help="parent folder of the run folders")
+    name: Optional[str] = _opt(help="run folder prefix; default: the dataset name")
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float and refuses duplicate keys."""
+
+
+# YAML 1.1 wants a dot in every float ("1.0e-3"); people write "1e-3".
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text, source):
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+
+
+def load_config(path=None, overrides=()):
+    """Defaults <- YAML file <- ``KEY=VALUE`` overrides, validated."""
+    raw = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raw = parse_yaml(text, path)
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, train, output)")
+    for item in overrides:
+        key, value = _parse_override(item)
+        _set_dotted(raw, key, value)
+    return from_dict(raw)
+
+
+def _parse_override(item):
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example --set train.epochs=3")
+    return key.strip(), parse_yaml(text, f"--set {key.strip()}")
+
+
+def _set_dotted(raw, key, value):
+    section, dot, name = key.partition(".")
+    if not dot or "." in name:
+        raise ConfigError(f"--set {key}: keys are SECTION.NAME, for example train.epochs")
+    target = raw.setdefault(section, {})
+    if not isinstance(target, dict):
+        raise ConfigError(f"{section}: must be a mapping, got {type(target).__name__}")
+    target[name] = value
+
+
+def from_dict(raw):
+    """Builds a validated ``Config`` from nested dicts."""
+    sections = {}
+    for f in dataclasses.fields(Config):
+        values = raw.get(f.name) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{f.name}: must be a mapping of keys, got {_describe(values)}")
+        sections[f.name] = _build_section(f.name, f.default_factory, values)
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise ConfigError(_unknown_message(unknown[0], list(sections)))
+    return Config(**sections)
+
+
+def _build_section(section, cls, values):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in values:
+        if key not in known:
+            raise ConfigError(_unknown_message(f"{section}.{key}", [f"{section}.{k}" for k in known]))
+    checked = {}
+    for key, value in values.items():
+        checked[key] = _check(f"{section}.{key}", value, hints[key], known[key].metadata)
+    return cls(**checked)
+
+
+def _check(key, value, hint, meta):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (hint,) = [a for a in args if a is not type(None)]
+        return _check(key, value, hint, meta)
+    if origin is Literal:
+        if value not in args:
+            choices = " | ".join(str(a) for a in args)
+            raise ConfigError(f"{key}: must be one of {choices}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{key}: must be a non-empty list, got {_describe(value)}")
+        return [_check(f"{key}[{i}]", v, args[0], meta) for i, v in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, hint)
+    if not ok:
+        raise ConfigError(f"{key}: must be {_type_name(hint)}, got {_describe(value)}")
+    _check_range(key, value, meta)
+    return value
+
+
+def _check_range(key, value, meta):
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and value < low:
+        raise ConfigError(f"{key}: must be >= {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ConfigError(f"{key}: must be <= {high}, got {value!r}")
+
+
+def _type_name(hint):
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
+
+
+def _describe(value):
+    return f"{type(value).__name__} {value!r}" if value is not None else "null"
+
+
+def _unknown_message(key, known):
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(known)}"
+    return f"unknown config key {key}{hint}"
+
+
+def to_dict(cfg):
+    return dataclasses.asdict(cfg)
+
+
+def dump_yaml(cfg):
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def describe_keys():
+    """(dotted key, default, help) for every key, for the README and ``--help``."""
+    rows = []
+    for section in dataclasses.fields(Config):
+        for f in dataclasses.fields(section.default_factory):
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            rows.append((f"{section.name}.{f.name}", default, f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,180 @@
+"""Datasets: MNIST and Fashion-MNIST from local IDX files or the Keras loaders.
+
+Images are kept as uint8 of shape (N, H, W, C); ``to_float`` gives float32 in
+[0, 1]. The training pipeline scales per batch, so the dataset lives in memory
+once, at a quarter of its float32 size.
+"""
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vae_cli.errors import VaeError
+
+ENV_DATA_DIR = "VAE_DATA_DIR"
+
+DIGITS = [str(i) for i in range(10)]
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    title: str
+    folders: tuple  # sub-folder names accepted under a parent data folder
+    class_names: list
+
+
+DATASETS = {
+    "mnist": DatasetInfo("MNIST", ("mnist",), DIGITS),
+    "fashion_mnist": DatasetInfo("Fashion-MNIST", ("fashion-mnist", "fashion_mnist"), FASHION),
+}
+
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+class DataError(VaeError):
+    pass
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # uint8, (N, H, W, C)
+    labels: np.ndarray  # int, (N,)
+
+
+@dataclass
+class Data:
+    name: str
+    train: Split
+    test: Split
+    source: str  # the folder read, or "keras"
+
+    @property
+    def info(self):
+        return DATASETS[self.name]
+
+    @property
+    def image_shape(self):
+        return self.train.images.shape[1:]
+
+    def checksum(self):
+        """sha256 over the exact arrays used, so a run can be tied to its data."""
+        digest = hashlib.sha256()
+        for split in (self.train, self.test):
+            digest.update(np.ascontiguousarray(split.images).tobytes())
+            digest.update(np.ascontiguousarray(split.labels).astype("<i8").tobytes())
+        return digest.hexdigest()
+
+
+def to_float(images):
+    return images.astype("float32") / 255.0
+
+
+def load_data(data_cfg, splits=("train", "test")):
+    """Loads the configured dataset; the splits not asked for are empty."""
+    name = data_cfg.dataset
+    folder = local_folder(data_cfg)
+    if folder is not None:
+        folder = find_dataset_folder(folder, name)
+        loaded = {s: read_idx_split(folder, s) for s in splits}
+        source = str(folder)
+    else:
+        loaded = _keras_load(name)
+        source = "keras"
+    empty = Split(np.zeros((0, 28, 28, 1), np.uint8), np.zeros((0,), np.int64))
+    train = loaded.get("train", empty) if "train" in splits else empty
+    if data_cfg.limit is not None:
+        train = Split(train.images[: data_cfg.limit], train.labels[: data_cfg.limit])
+    test = loaded.get("test", empty) if "test" in splits else empty
+    return Data(name, train, test, source)
+
+
+def local_folder(data_cfg):
+    folder = data_cfg.data_dir or os.environ.get(ENV_DATA_DIR) or None
+    return Path(folder).expanduser() if folder else None
+
+
+def find_dataset_folder(folder, name):
+    """``folder`` itself if it holds the IDX files, else its sub-folder for ``name``."""
+    candidates = [folder] + [folder / sub for sub in DATASETS[name].folders]
+    for candidate in candidates:
+        if _idx_path(candidate, IDX_NAMES["train"][0]) or _idx_path(candidate, IDX_NAMES["test"][0]):
+            return candidate
+    if not folder.is_dir():
+        hint = "set data.data_dir or $VAE_DATA_DIR to an existing folder"
+        raise DataError(f"data folder {folder} does not exist; {hint}")
+    subs = " or ".join(f"{folder / s}" for s in DATASETS[name].folders)
+    raise DataError(
+        f"no {DATASETS[name].title} IDX files (train-images-idx3-ubyte[.gz] ...) in {folder} or {subs}; "
+        "point data.data_dir or $VAE_DATA_DIR at the folder that holds them"
+    )
+
+
+def _idx_path(folder, stem):
+    for path in (folder / f"{stem}.gz", folder / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_idx_split(folder, split):
+    image_stem, label_stem = IDX_NAMES[split]
+    paths = [_idx_path(folder, stem) for stem in (image_stem, label_stem)]
+    for stem, path in zip((image_stem, label_stem), paths):
+        if path is None:
+            raise DataError(f"missing {folder / stem}[.gz]; the folder needs all four IDX files of the dataset")
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1:
+        raise DataError(f"{paths[0]} / {paths[1]}: expected 3-D images and 1-D labels, got {images.ndim}-D and {labels.ndim}-D")
+    if len(images) != len(labels):
+        raise DataError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels")
+    return Split(images[..., None], labels.astype(np.int64))
+
+
+def read_idx(path):
+    """Reads an IDX file of unsigned bytes (gzip-compressed or raw), checking header and size."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"cannot read {path}: {exc}; replace it with a good copy of the dataset file") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number {raw[:4].hex() or 'empty'})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated: its header is incomplete")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"{path} has {len(raw)} bytes but its header {shape} needs {expected}; the file is truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _keras_load(name):
+    import keras
+
+    loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as exc:  # the loaders raise anything from URLError to ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"could not load {DATASETS[name].title} with keras.datasets ({reason}); without internet, "
+            "set data.data_dir, --data-dir or $VAE_DATA_DIR to a folder with the four IDX files"
+        ) from None
+    return {
+        "train": Split(x_train[..., None], y_train.astype(np.int64)),
+        "test": Split(x_test[..., None], y_test.astype(np.int64)),
+    }
