@@ -95,7 +95,8 @@ def _train(args):
     if args.data_dir:
         overrides.append(f"data.data_dir={args.data_dir}")
     cfg = load_config(args.config, overrides)
-    result = commands.train(cfg, sys.argv[1:])
+    # A live progress bar on a terminal; one line per epoch in logs and pipes.
+    result = commands.train(cfg, sys.argv[1:], verbose=1 if sys.stdout.isatty() else 2)
     t = result.test
     print(
         f"\nTest loss: {t['loss']:.2f} nats per image "

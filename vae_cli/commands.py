@@ -29,7 +29,8 @@ class TrainResult:
     seconds_per_epoch: float
 
 
-def train(cfg, argv=()):
+def train(cfg, argv=(), verbose=2):
+    """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
     data = load_data(cfg.data)  # before the run folder: no data, no empty run
     run_dir = runs.create_run_dir(cfg.output, cfg.data.dataset)
     runs.write_text(run_dir / runs.CONFIG, _config_yaml(cfg))
@@ -49,7 +50,7 @@ def train(cfg, argv=()):
     z_fixed = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
     log = training.EpochLog(lambda rows: runs.write_text(run_dir / "history.csv", history_csv(rows)))
     callbacks = [log, training.EpochSamples(built.decoder, z_fixed.astype("float32"), run_dir / "samples", title)]
-    training.fit(built.vae, train_ds, test_ds, cfg.train, callbacks)
+    training.fit(built.vae, train_ds, test_ds, cfg.train, callbacks, verbose=verbose)
 
     test = built.vae.evaluate(test_ds, verbose=0, return_dict=True)
     test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}

@@ -62,7 +62,7 @@ class EpochLog(keras.callbacks.Callback):
         self.on_epoch(self.rows)
 
 
-def fit(vae, train_ds, val_ds, train_cfg, callbacks, verbose="auto"):
+def fit(vae, train_ds, val_ds, train_cfg, callbacks, verbose=2):
     callbacks = list(callbacks)
     if train_cfg.early_stopping_patience is not None:
         callbacks.append(

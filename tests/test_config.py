@@ -1,0 +1,107 @@
+import pytest
+
+from vae_cli.config import Config, dump_yaml, load_config
+from vae_cli.errors import ConfigError
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path, text, overrides=()):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), overrides)
+    return str(info.value)
+
+
+def test_defaults_without_a_file():
+    cfg = load_config()
+    assert cfg == Config()
+    assert cfg.model.latent_dim == 2 and cfg.train.beta == 1.0 and cfg.output.dir == "outputs"
+
+
+def test_shipped_configs_load():
+    for name in ("mnist", "fashion_mnist"):
+        cfg = load_config(f"configs/{name}.yaml")
+        assert cfg.data.dataset == name
+        assert cfg.output.name == name
+
+
+def test_scientific_notation_is_a_float(tmp_path):
+    cfg = load_config(write(tmp_path, "train:\n  learning_rate: 1e-3\n  beta: 2E0\n"))
+    assert cfg.train.learning_rate == pytest.approx(0.001)
+    assert isinstance(cfg.train.beta, float) and cfg.train.beta == 2.0
+
+
+def test_int_is_accepted_for_float():
+    cfg = load_config(None, ["train.beta=1"])
+    assert cfg.train.beta == 1.0 and isinstance(cfg.train.beta, float)
+
+
+def test_set_overrides_file_values_as_yaml(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: 10\n")
+    cfg = load_config(path, ["train.epochs=3", "model.latent_dim=8", "data.dataset=fashion_mnist",
+                             "model.encoder_filters=[8, 16]", "data.limit=null"])
+    assert cfg.train.epochs == 3 and cfg.model.latent_dim == 8
+    assert cfg.data.dataset == "fashion_mnist" and cfg.model.encoder_filters == [8, 16]
+
+
+def test_later_set_wins():
+    assert load_config(None, ["train.epochs=3", "train.epochs=4"]).train.epochs == 4
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("model:\n  latent_dimm: 2\n", "unknown config key model.latent_dimm; did you mean model.latent_dim?"),
+        ("trian:\n  epochs: 2\n", "unknown config key trian; did you mean train?"),
+        ("train:\n  epochs: three\n", "train.epochs: must be an integer, got str 'three'"),
+        ("train:\n  epochs: 2.5\n", "train.epochs: must be an integer, got float 2.5"),
+        ("train:\n  epochs: true\n", "train.epochs: must be an integer, got bool True"),
+        ("train:\n  learning_rate: fast\n", "train.learning_rate: must be a number, got str 'fast'"),
+        ("train:\n  epochs: -1\n", "train.epochs: must be >= 1, got -1"),
+        ("train:\n  batch_size: 0\n", "train.batch_size: must be >= 1, got 0"),
+        ("model:\n  latent_dim: 0\n", "model.latent_dim: must be >= 1, got 0"),
+        ("train:\n  beta: -0.5\n", "train.beta: must be >= 0.0, got -0.5"),
+        ("data:\n  dataset: cifar\n", "data.dataset: must be one of mnist | fashion_mnist, got 'cifar'"),
+        ("model:\n  encoder_filters: 32\n", "model.encoder_filters: must be a non-empty list, got int 32"),
+        ("model:\n  encoder_filters: [32, x]\n", "model.encoder_filters[1]: must be an integer, got str 'x'"),
+        ("model: 3\n", "model: must be a mapping of keys, got int 3"),
+        ("- a\n- b\n", "the top level must be a mapping"),
+        ("train:\n  epochs: 2\n  epochs: 3\n", "duplicate key 'epochs'"),
+        ("train:\n  epochs: [2\n", "invalid YAML (line 3, column 1)"),
+        ("train: !!python/object:os.system x\n", "invalid YAML"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path, text, expected):
+    assert expected in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ("train.epochs", "expected KEY=VALUE"),
+        ("epochs=3", "keys are SECTION.NAME"),
+        ("train.epochz=3", "unknown config key train.epochz; did you mean train.epochs?"),
+        ("train.epochs=[", "--set train.epochs: invalid YAML"),
+    ],
+)
+def test_bad_overrides(item, expected):
+    with pytest.raises(ConfigError, match=expected.replace("[", r"\[")):
+        load_config(None, [item])
+
+
+def test_missing_file_says_so(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_empty_file_means_defaults(tmp_path):
+    assert load_config(write(tmp_path, "")) == Config()
+
+
+def test_resolved_config_round_trips(tmp_path):
+    cfg = load_config(None, ["train.learning_rate=2e-4", "model.latent_dim=5", "output.name=x"])
+    assert load_config(write(tmp_path, dump_yaml(cfg))) == cfg
