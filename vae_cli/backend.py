@@ -22,7 +22,7 @@ def load():
         import keras  # noqa: F401
         import tensorflow as tf
 
-        tf.constant(0.0)  # device set-up logs on first use; keep it inside the silence
+        tf.config.list_physical_devices()  # probing devices (CUDA) logs too; keep it inside the silence
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -101,7 +101,7 @@ def _train(args):
     print(
         f"\nTest loss: {t['loss']:.2f} nats per image "
         f"(reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}; "
-        f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}) after {result.epochs} epochs, "
+        f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}) after {result.epochs} epoch{'s' * (result.epochs != 1)}, "
         f"best epoch {result.best_epoch}, {result.seconds_per_epoch:.1f} s per epoch"
     )
     print(f"Run folder: {result.run_dir}")

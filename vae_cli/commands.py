@@ -136,9 +136,8 @@ def _config_yaml(cfg):
 
 
 def _manifest(cfg, data, argv):
-    import keras
-
     tf = backend.load()
+    import keras
 
     return {
         "status": "running",

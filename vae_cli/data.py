@@ -163,6 +163,9 @@ def read_idx(path):
 
 
 def _keras_load(name):
+    from vae_cli import backend
+
+    backend.load()
     import keras
 
     loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
