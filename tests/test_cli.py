@@ -118,6 +118,12 @@ def test_plot_latent(capsys, trained, data_dir, tmp_path):
     assert image.shape[1] > 500 and image.std() > 0.05
 
 
+def test_plot_latent_reads_the_folder_the_run_was_trained_from(capsys, trained):
+    code, out, err = run(capsys, ["plot-latent", "--run", str(trained)])
+    assert code == 0, err
+    assert out.strip() == str(trained / "latent.png")
+
+
 def test_plot_latent_projects_with_pca_for_larger_latents(capsys, tiny_args, data_dir, tmp_path):
     assert main(tiny_args + ["--set", "model.latent_dim=4", "--set", "train.epochs=1"]) == 0
     (run_dir,) = (tmp_path / "outputs").iterdir()

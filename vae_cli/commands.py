@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_cli import __version__, backend, runs
-from vae_cli.data import DATASETS, load_data, to_float
+from vae_cli.data import DATASETS, load_data, local_folder, to_float
 
 SAMPLE_POINTS = 100  # latent points decoded after every epoch
 GRID = 15
@@ -102,8 +102,7 @@ def plot_latent(run=None, out=None, output_dir="outputs", data_dir=None):
 
     run_dir = runs.resolve_run(run, output_dir)
     cfg, manifest = runs.read_config(run_dir), runs.read_manifest(run_dir)
-    data_cfg = dataclasses.replace(cfg.data, data_dir=data_dir) if data_dir else cfg.data
-    data = load_data(data_cfg, splits=("test",))
+    data = load_data(_data_config_for_run(cfg, manifest, data_dir), splits=("test",))
     encoder = runs.load_model(run_dir / runs.ENCODER)
     path = Path(out) if out else run_dir / "latent.png"
     title = f"{figures.title_prefix(cfg, manifest.get('epochs_completed', '?'))}: test-set latent means"
@@ -111,6 +110,16 @@ def plot_latent(run=None, out=None, output_dir="outputs", data_dir=None):
         encoder, to_float(data.test.images), data.test.labels, DATASETS[cfg.data.dataset].class_names, title, path
     )
     return path
+
+
+def _data_config_for_run(cfg, manifest, data_dir=None):
+    """The run's data settings; with no folder given anywhere, the folder it was trained from."""
+    if data_dir:
+        return dataclasses.replace(cfg.data, data_dir=data_dir)
+    recorded = manifest.get("dataset", {}).get("source", "keras")
+    if local_folder(cfg.data) is None and recorded != "keras" and Path(recorded).is_dir():
+        return dataclasses.replace(cfg.data, data_dir=recorded)
+    return cfg.data
 
 
 HISTORY_KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
