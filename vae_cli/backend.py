@@ -28,3 +28,23 @@ def load():
         os.close(saved)
         os.close(null)
     return tf
+
+
+def cpu_has_native_bfloat16():
+    """True on CPUs with bfloat16 arithmetic (AVX512_BF16 or AMX), where oneDNN runs it fast."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(setting):
+    """The Keras dtype policy for ``train.precision``; bfloat16 elsewhere is emulated and slow."""
+    if setting != "auto":
+        return setting
+    tf = load()
+    if tf.config.list_physical_devices("GPU") or not cpu_has_native_bfloat16():
+        return "float32"
+    return "mixed_bfloat16"

@@ -7,6 +7,7 @@ TensorFlow is imported here, inside the functions, never at module import.
 import csv
 import dataclasses
 import io
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,34 +38,43 @@ def train(cfg, argv=(), verbose=2):
     manifest = _manifest(cfg, data, argv)
     runs.write_json(run_dir / runs.MANIFEST, manifest)
 
-    tf = backend.load()
+    import keras
+
     from vae_cli import figures, model, plots, train as training
 
     training.seed_everything(cfg.train.seed)
-    built = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
-    training.compile_vae(built.vae, cfg.train.learning_rate)
-    train_ds = training.image_pipeline(data.train.images, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)
-    test_ds = training.image_pipeline(data.test.images, cfg.train.batch_size * 4, shuffle=False)
-
     title = f"{DATASETS[cfg.data.dataset].title} · latent {cfg.model.latent_dim}"
-    z_fixed = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
-    log = training.EpochLog(lambda rows: runs.write_text(run_dir / "history.csv", history_csv(rows)))
-    callbacks = [log, training.EpochSamples(built.decoder, z_fixed.astype("float32"), run_dir / "samples", title)]
-    training.fit(built.vae, train_ds, test_ds, cfg.train, callbacks, verbose=verbose)
+    keras.mixed_precision.set_global_policy(manifest["precision"])
+    try:
+        built = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
+        training.compile_vae(built.vae, cfg.train, len(data.train.images))
+        train_ds = training.image_pipeline(data.train.images, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)
+        test_ds = training.image_pipeline(data.test.images, training.EVAL_BATCH, shuffle=False)
+        z_fixed = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
+        log = training.EpochLog(lambda rows: runs.write_text(run_dir / "history.csv", history_csv(rows)))
+        callbacks = [log, training.EpochSamples(built.decoder, z_fixed.astype("float32"), run_dir / "samples", title)]
+        training.fit(built.vae, train_ds, test_ds, cfg.train, callbacks, verbose=verbose)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    # Saved models and figures are float32 whatever the training precision, so the
+    # files load and decode the same on machines without bfloat16 hardware.
+    final = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
+    final.vae.set_weights(built.vae.get_weights())
+    training.compile_vae(final.vae, cfg.train, len(data.train.images))
 
-    test = built.vae.evaluate(test_ds, verbose=0, return_dict=True)
+    test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
     test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
     rows = log.rows
     best = min(rows, key=lambda r: r["val_loss"]) if cfg.train.early_stopping_patience is not None else rows[-1]
-    runs.save_model(built.encoder, run_dir / runs.ENCODER)
-    runs.save_model(built.decoder, run_dir / runs.DECODER)
-    runs.save_model(built.vae, run_dir / runs.VAE)
+    runs.save_model(final.encoder, run_dir / runs.ENCODER)
+    runs.save_model(final.decoder, run_dir / runs.DECODER)
+    runs.save_model(final.vae, run_dir / runs.VAE)
 
     prefix = f"{title} · {len(rows)} epochs"
     plots.save_loss_curves(run_dir / "loss.png", history_columns(rows), prefix)
-    figures.draw_manifold(built.decoder, GRID, f"{prefix}: decoded latent grid", run_dir / "grid.png")
+    figures.draw_manifold(final.decoder, GRID, f"{prefix}: decoded latent grid", run_dir / "grid.png")
     figures.draw_latent(
-        built.encoder, to_float(data.test.images), data.test.labels, DATASETS[cfg.data.dataset].class_names,
+        final.encoder, to_float(data.test.images), data.test.labels, DATASETS[cfg.data.dataset].class_names,
         f"{prefix}: test-set latent means", run_dir / "latent.png",
     )
     manifest.update(
@@ -73,10 +83,6 @@ def train(cfg, argv=(), verbose=2):
         epochs_completed=len(rows),
         best_epoch=best["epoch"],
         test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
-        threads={
-            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        },
     )
     runs.write_json(run_dir / runs.MANIFEST, manifest)
     seconds = float(np.median([r["seconds"] for r in rows]))
@@ -160,6 +166,12 @@ def _manifest(cfg, data, argv):
             "train_images": len(data.train.images),
             "test_images": len(data.test.images),
             "sha256": data.checksum(),
+        },
+        "precision": backend.resolve_precision(cfg.train.precision),
+        "threads": {
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(),
         },
         "versions": {
             "vae_cli": __version__,

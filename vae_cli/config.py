@@ -53,6 +53,12 @@ class TrainConfig:
         3, min=0, help="epochs without a better val_loss before stopping; null = never stop early"
     )
     seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
+    lr_schedule: Literal["constant", "cosine"] = _opt(
+        "constant", help="cosine: decay the learning rate to 5% of its value over the epochs"
+    )
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = _opt(
+        "auto", help="auto: mixed_bfloat16 on CPUs with native bfloat16, else float32; the loss stays float32"
+    )
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Seeds, input pipeline, compile, callbacks and ``fit``."""
+"""Seeds, input pipeline, optimizer, callbacks and ``fit``."""
 
+import math
 import time
 
 import keras
@@ -7,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from vae_cli import plots
+
+EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
 
 
 def seed_everything(seed):
@@ -27,8 +30,15 @@ def image_pipeline(images, batch_size, shuffle, seed=None):
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_vae(vae, learning_rate):
-    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+def learning_rate(train_cfg, train_size):
+    if train_cfg.lr_schedule == "cosine":
+        steps = train_cfg.epochs * math.ceil(train_size / train_cfg.batch_size)
+        return keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps, alpha=0.05)
+    return train_cfg.learning_rate
+
+
+def compile_vae(vae, train_cfg, train_size):
+    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate(train_cfg, train_size)))
 
 
 class EpochSamples(keras.callbacks.Callback):
@@ -39,7 +49,7 @@ class EpochSamples(keras.callbacks.Callback):
         self.decoder, self.z, self.folder, self.title = decoder, z, folder, title
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.decoder.predict(self.z, batch_size=len(self.z), verbose=0)
+        images = np.asarray(self.decoder.predict(self.z, batch_size=len(self.z), verbose=0), dtype="float32")
         cols = int(np.ceil(np.sqrt(len(self.z))))
         plots.save_image_grid(self.folder / f"epoch_{epoch + 1:03d}.png", images, cols, f"{self.title} · epoch {epoch + 1}")
 
