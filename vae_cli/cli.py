@@ -8,9 +8,7 @@ import argparse
 import sys
 
 from vae_cli import __version__
-from vae_cli.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, VaeError
-
-EXIT_INTERRUPTED = 130
+from vae_cli.errors import EXIT_INTERRUPTED, ConfigError, VaeError
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -46,6 +44,10 @@ def _add_train(sub):
         epilog=f"config keys (for the YAML file or --set), with defaults:\n{keys}",
     )
     p.add_argument("--config", metavar="FILE", default=None, help="YAML config (default: built-in defaults)")
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", default=None,
+        help="continue an interrupted run from its last completed epoch, with its own config.yaml",
+    )
     p.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
         help="override a config key, value parsed as YAML; repeatable (e.g. --set train.epochs=3)",
@@ -88,15 +90,23 @@ def build_parser():
 
 
 def _train(args):
-    from vae_cli import commands
+    from vae_cli import session
     from vae_cli.config import load_config
 
-    overrides = list(args.overrides)
-    if args.data_dir:
-        overrides.append(f"data.data_dir={args.data_dir}")
-    cfg = load_config(args.config, overrides)
     # A live progress bar on a terminal; one line per epoch in logs and pipes.
-    result = commands.train(cfg, sys.argv[1:], verbose=1 if sys.stdout.isatty() else 2)
+    verbose = 1 if sys.stdout.isatty() else 2
+    if args.resume:
+        if args.config or args.overrides:
+            raise ConfigError("--resume uses the run's own config.yaml; drop --config and --set")
+        result = session.resume(args.resume, args.data_dir, verbose)
+    else:
+        overrides = list(args.overrides)
+        if args.data_dir:
+            overrides.append(f"data.data_dir={args.data_dir}")
+        cfg = load_config(args.config, overrides)
+        result = session.start(cfg, sys.argv[1:], verbose)
+    if result.resumed_from:
+        print(f"Resumed after epoch {result.resumed_from}.")
     t = result.test
     print(
         f"\nTest loss: {t['loss']:.2f} nats per image "
@@ -133,11 +143,11 @@ def main(argv=None):
     try:
         return args.func(args)
     except VaeError as exc:
-        print(f"vae {args.func.__name__.strip('_').replace('_', '-')}: error: {exc}", file=sys.stderr)
+        command = args.func.__name__.strip("_").replace("_", "-")
+        kind = "" if exc.exit_code == EXIT_INTERRUPTED else "error: "
+        print(f"vae {command}: {kind}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vae: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
-
-__all__ = ["main", "build_parser", "EXIT_FAILURE", "EXIT_USAGE", "ConfigError"]

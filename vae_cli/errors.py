@@ -2,6 +2,7 @@
 
 EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable model ...)
 EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 class VaeError(Exception):

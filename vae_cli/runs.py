@@ -184,3 +184,24 @@ def resolve_run(run=None, output_dir="outputs"):
     if not (run_dir / DECODER).is_file():
         raise RunError(f"{run_dir} has no {DECODER} yet (training did not finish an epoch); train it first")
     return run_dir
+
+
+def remove_stale_temporaries(run_dir):
+    """Deletes temporary files a killed save left behind (never a finished file)."""
+    for path in Path(run_dir).rglob(".*.tmp*"):
+        if path.is_file():
+            path.unlink()
+
+
+def data_config_for_run(cfg, manifest, data_dir=None):
+    """The run's data settings; with no folder given anywhere, the folder it was trained from."""
+    import dataclasses
+
+    from vae_cli.data import local_folder
+
+    if data_dir:
+        return dataclasses.replace(cfg.data, data_dir=data_dir)
+    recorded = manifest.get("dataset", {}).get("source", "keras")
+    if local_folder(cfg.data) is None and recorded != "keras" and Path(recorded).is_dir():
+        return dataclasses.replace(cfg.data, data_dir=recorded)
+    return cfg.data

@@ -1,13 +1,9 @@
-"""Seeds, input pipeline, optimizer, callbacks and ``fit``."""
+"""Seeds, input pipelines, optimizer and ``fit``."""
 
 import math
-import time
 
 import keras
-import numpy as np
 import tensorflow as tf
-
-from vae_cli import plots
 
 EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
 
@@ -16,23 +12,41 @@ def seed_everything(seed):
     keras.utils.set_random_seed(seed)
 
 
-def image_pipeline(images, batch_size, shuffle, seed=None):
-    """uint8 images -> float32 [0, 1] batches; shuffles indices, not images, each epoch."""
+def _scale(batch):
+    return tf.cast(batch, tf.float32) / 255.0
+
+
+def train_pipeline(images, batch_size, seed, first_epoch, epochs):
+    """Batches for epochs ``first_epoch`` .. ``epochs - 1``, in one stream.
+
+    Each epoch's order is a stateless function of (seed, epoch), so a run resumed
+    at epoch k sees exactly the batches an uninterrupted run would have seen.
+    Indices are shuffled, not images; images stay uint8 until batched.
+    """
     source = tf.constant(images)
     count = len(images)
-    indices = tf.data.Dataset.range(count)
-    if shuffle:
-        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(
-        lambda idx: tf.cast(tf.gather(source, idx), tf.float32) / 255.0,
-        num_parallel_calls=tf.data.AUTOTUNE,
+
+    def one_epoch(epoch):
+        keys = tf.random.stateless_uniform([count], seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
+
+    epochs_ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    return epochs_ds.map(lambda idx: _scale(tf.gather(source, idx)), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
     )
-    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_pipeline(images, batch_size=EVAL_BATCH):
+    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(_scale).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(train_size, batch_size):
+    return math.ceil(train_size / batch_size)
 
 
 def learning_rate(train_cfg, train_size):
     if train_cfg.lr_schedule == "cosine":
-        steps = train_cfg.epochs * math.ceil(train_size / train_cfg.batch_size)
+        steps = train_cfg.epochs * steps_per_epoch(train_size, train_cfg.batch_size)
         return keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps, alpha=0.05)
     return train_cfg.learning_rate
 
@@ -41,46 +55,16 @@ def compile_vae(vae, train_cfg, train_size):
     vae.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate(train_cfg, train_size)))
 
 
-class EpochSamples(keras.callbacks.Callback):
-    """Decodes the same latent points after every epoch into ``samples/epoch_NNN.png``."""
-
-    def __init__(self, decoder, z, folder, title):
-        super().__init__()
-        self.decoder, self.z, self.folder, self.title = decoder, z, folder, title
-
-    def on_epoch_end(self, epoch, logs=None):
-        images = np.asarray(self.decoder.predict(self.z, batch_size=len(self.z), verbose=0), dtype="float32")
-        cols = int(np.ceil(np.sqrt(len(self.z))))
-        plots.save_image_grid(self.folder / f"epoch_{epoch + 1:03d}.png", images, cols, f"{self.title} · epoch {epoch + 1}")
-
-
-class EpochLog(keras.callbacks.Callback):
-    """Collects the per-epoch metrics with wall time and hands them to ``on_epoch``."""
-
-    def __init__(self, on_epoch):
-        super().__init__()
-        self.on_epoch = on_epoch
-        self.rows = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["seconds"] = time.perf_counter() - self._start
-        self.rows.append(row)
-        self.on_epoch(self.rows)
-
-
-def fit(vae, train_ds, val_ds, train_cfg, callbacks, verbose=2):
-    callbacks = list(callbacks)
-    if train_cfg.early_stopping_patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=train_cfg.early_stopping_patience, restore_best_weights=True
-            )
-        )
-    # shuffle=False: the pipeline already reshuffles (seeded) every epoch.
+def fit(vae, train_images, val_ds, train_cfg, first_epoch, callbacks, verbose=2):
+    ds = train_pipeline(train_images, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs)
     return vae.fit(
-        train_ds, validation_data=val_ds, epochs=train_cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+        ds,
+        validation_data=val_ds,
+        epochs=train_cfg.epochs,
+        initial_epoch=first_epoch,
+        # With steps_per_epoch set, Keras keeps one iterator across epochs: the stream above.
+        steps_per_epoch=steps_per_epoch(len(train_images), train_cfg.batch_size),
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
     )

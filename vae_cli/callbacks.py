@@ -1,0 +1,120 @@
+"""Keras callbacks of a training run: per-epoch log and samples, early stopping with
+resumable state, the non-finite-loss guard and the Ctrl-C handler."""
+
+import math
+import signal
+import time
+
+import keras
+import numpy as np
+
+from vae_cli import plots
+
+
+class StopTraining(Exception):
+    """Raised from a batch callback to leave ``fit`` at once, before validation or saving."""
+
+    def __init__(self, reason, epoch, batch, value=None):
+        super().__init__(reason)
+        self.reason, self.epoch, self.batch, self.value = reason, epoch, batch, value
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Per-epoch metrics with wall time; ``rows`` may start with a resumed run's history."""
+
+    def __init__(self, rows=()):
+        super().__init__()
+        self.rows = list(rows)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["seconds"] = time.perf_counter() - self._start
+        self.rows.append(row)
+
+
+class EarlyStopper(keras.callbacks.Callback):
+    """Stops when ``val_loss`` has not improved for ``patience`` epochs, keeping the best weights.
+
+    Unlike ``keras.callbacks.EarlyStopping`` its counters are plain state that a
+    checkpoint saves and a resumed run restores.
+    """
+
+    def __init__(self, patience, state=None, best_weights=None):
+        super().__init__()
+        self.patience = patience
+        state = state or {}
+        self.best = state.get("best", math.inf)
+        self.best_epoch = state.get("best_epoch", 0)
+        self.wait = state.get("wait", 0)
+        self.stopped = state.get("stopped", False)
+        self.best_weights = best_weights
+
+    def state(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = float((logs or {}).get("val_loss", math.nan))
+        if current < self.best:
+            self.best, self.best_epoch, self.wait = current, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.patience is not None and self.wait >= self.patience:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops at the first batch whose loss is NaN or infinite, before anything is saved."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise StopTraining("non-finite loss", self._epoch + 1, batch + 1, loss)
+
+
+class CtrlC(keras.callbacks.Callback):
+    """First Ctrl-C: finish the current step, then leave ``fit``. Second: abort at once."""
+
+    def on_train_begin(self, logs=None):
+        self._pressed = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        if self._pressed:
+            signal.signal(signal.SIGINT, self._previous)
+            raise KeyboardInterrupt
+        self._pressed = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._pressed:
+            raise StopTraining("interrupted", self._epoch + 1, batch + 1)
+
+    def restore(self):
+        if hasattr(self, "_previous"):
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """Calls ``on_epoch(epoch)`` once every other callback has seen the epoch (so last in the list)."""
+
+    def __init__(self, on_epoch):
+        super().__init__()
+        self.on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_epoch(epoch + 1)
+
+
+def save_samples(decoder, z, path, title):
+    images = np.asarray(decoder.predict(z, batch_size=len(z), verbose=0), dtype="float32")
+    plots.save_image_grid(path, images, int(np.ceil(np.sqrt(len(z)))), title)

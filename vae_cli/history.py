@@ -1,0 +1,21 @@
+"""The per-epoch history table: CSV for the run folder, columns for the loss plot."""
+
+import csv
+import io
+
+import numpy as np
+
+KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
+
+
+def history_csv(rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *KEYS, "seconds"], extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def history_columns(rows):
+    return {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS]}
