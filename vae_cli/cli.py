@@ -105,6 +105,9 @@ def _train(args):
             overrides.append(f"data.data_dir={args.data_dir}")
         cfg = load_config(args.config, overrides)
         result = session.start(cfg, sys.argv[1:], verbose)
+    if result.already_finished:
+        print(f"{result.run_dir} already finished ({result.epochs} epochs); nothing to resume.")
+        return 0
     if result.resumed_from:
         print(f"Resumed after epoch {result.resumed_from}.")
     t = result.test

@@ -45,16 +45,16 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(10, min=1, help="maximum number of epochs")
-    batch_size: int = _opt(32, min=1, help="images per training step")
-    learning_rate: float = _opt(1e-3, min=0.0, help="Adam learning rate")
+    epochs: int = _opt(8, min=1, help="maximum number of epochs")
+    batch_size: int = _opt(64, min=1, help="images per training step")
+    learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
     early_stopping_patience: Optional[int] = _opt(
         3, min=0, help="epochs without a better val_loss before stopping; null = never stop early"
     )
     seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
     lr_schedule: Literal["constant", "cosine"] = _opt(
-        "constant", help="cosine: decay the learning rate to 5% of its value over the epochs"
+        "cosine", help="cosine: decay the learning rate to 5% of its value over the epochs"
     )
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _opt(
         "auto", help="auto: mixed_bfloat16 on CPUs with native bfloat16, else float32; the loss stays float32"

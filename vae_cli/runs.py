@@ -130,7 +130,11 @@ def load_model(path):
 
 
 def config_hash(cfg):
-    return hashlib.sha256(config_mod.dump_yaml(cfg).encode()).hexdigest()[:16]
+    """Hash of the settings that decide the trained weights: not where data and runs live."""
+    settings = config_mod.to_dict(cfg)
+    del settings["output"]
+    del settings["data"]["data_dir"]
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def now_iso():

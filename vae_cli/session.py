@@ -34,6 +34,7 @@ class TrainResult:
     test: dict  # loss, reconstruction_loss, kl_loss (nats per image)
     seconds_per_epoch: float
     resumed_from: int = 0
+    already_finished: bool = False
 
 
 def start(cfg, argv=(), verbose=2):
@@ -53,6 +54,10 @@ def resume(run_dir, data_dir=None, verbose=2):
         raise runs.RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
     manifest = runs.read_manifest(run_dir)
     cfg = runs.read_config(run_dir)
+    if manifest.get("status") == "complete":
+        epochs = manifest.get("epochs_completed", 0)
+        return TrainResult(run_dir, epochs, manifest.get("best_epoch", epochs), manifest.get("test", {}), 0.0,
+                           epochs, already_finished=True)
     state = checkpoint.load(run_dir / checkpoint.FILENAME)
     runs.remove_stale_temporaries(run_dir)
     data = load_data(runs.data_config_for_run(cfg, manifest, data_dir))

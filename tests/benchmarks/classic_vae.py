@@ -19,6 +19,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", metavar="DIR", default=None, help="MNIST IDX folder (default: $VAE_DATA_DIR)")
     parser.add_argument("--epochs", type=int, default=10, metavar="N", help="(default: 10)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="(default: 0)")
     args = parser.parse_args()
 
     from vae_cli import backend
@@ -33,8 +34,8 @@ def main():
 
     data = load_data(DataConfig(data_dir=args.data_dir))
     x_train, x_test = to_float(data.train.images), to_float(data.test.images)
-    keras.utils.set_random_seed(0)
-    vae = build_models(ModelConfig(), x_train.shape[1:], seed=0).vae
+    keras.utils.set_random_seed(args.seed)
+    vae = build_models(ModelConfig(), x_train.shape[1:], seed=args.seed).vae
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     epoch_seconds = []
 
