@@ -116,5 +116,7 @@ class EpochEnd(keras.callbacks.Callback):
 
 
 def save_samples(decoder, z, path, title):
-    images = np.asarray(decoder.predict(z, batch_size=len(z), verbose=0), dtype="float32")
+    from vae_cli.figures import batched
+
+    images = batched(decoder, z)
     plots.save_image_grid(path, images, int(np.ceil(np.sqrt(len(z)))), title)

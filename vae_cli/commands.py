@@ -1,4 +1,4 @@
-"""The figure commands: from a run folder to a PNG, one batched ``predict`` per figure.
+"""The figure commands: from a run folder to a PNG, one batched pass of the model per figure.
 
 TensorFlow is imported inside the functions, never at module import.
 """

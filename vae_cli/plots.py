@@ -1,7 +1,7 @@
 """Every figure of the tool, drawn with matplotlib's Agg backend and saved atomically.
 
 Functions take arrays, not models: the callers decode each figure's images in
-one batched ``predict`` and hand them over.
+one batched pass and hand them over.
 """
 
 import matplotlib

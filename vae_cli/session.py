@@ -76,7 +76,7 @@ def _train(run_dir, cfg, data, manifest, state, verbose):
     from vae_cli import callbacks as cb, figures, model, plots, train as training
 
     training.seed_everything(cfg.train.seed)
-    title = f"{DATASETS[cfg.data.dataset].title} · latent {cfg.model.latent_dim}"
+    title = f"{DATASETS[cfg.data.dataset].title} · latent {cfg.model.latent_dim}"  # + the epoch
     n_train = len(data.train.images)
     keras.mixed_precision.set_global_policy(manifest["precision"])
     try:
@@ -148,7 +148,7 @@ def _train(run_dir, cfg, data, manifest, state, verbose):
         test = final.vae.evaluate(val_ds, verbose=0, return_dict=True)
         test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
         publish(final.vae.get_weights(), len(rows))
-        prefix = f"{title} · {len(rows)} epochs"
+        prefix = figures.title_prefix(cfg, len(rows))
         plots.save_loss_curves(run_dir / "loss.png", history_columns(rows), prefix)
         figures.draw_manifold(final.decoder, GRID, f"{prefix}: decoded latent grid", run_dir / "grid.png")
         figures.draw_latent(

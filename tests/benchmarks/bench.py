@@ -87,7 +87,7 @@ def bench_throughput(args):
     from vae_cli.config import load_config
     from vae_cli.data import to_float
     from vae_cli.model import build_models
-    from vae_cli.train import compile_vae, image_pipeline
+    from vae_cli.train import compile_vae, train_pipeline
 
     cfg = load_config(SHIPPED)
     precision = backend.resolve_precision(cfg.train.precision)
@@ -110,9 +110,10 @@ def bench_throughput(args):
         clock, steps = StepClock(), []
         for rep in range(args.repeats_steps + 1):
             if numpy_arrays:
-                vae.fit(to_float(images), batch_size=batch, epochs=1, verbose=0, callbacks=[clock])
+                vae.fit(to_float(images), batch_size=batch, epochs=1, verbose=0, callbacks=[clock], shuffle=True)
             else:
-                vae.fit(image_pipeline(images, batch, True, 0), epochs=1, verbose=0, callbacks=[clock])
+                ds = train_pipeline(images, batch, 0, 0, 1)
+                vae.fit(ds, epochs=1, steps_per_epoch=-(-len(images) // batch), verbose=0, callbacks=[clock], shuffle=False)
             if rep:  # the first pass traces the graph
                 steps.extend(np.diff(clock.stamps))
         keras.mixed_precision.set_global_policy("float32")
