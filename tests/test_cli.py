@@ -85,7 +85,7 @@ def test_train_prints_test_loss_and_where_to_look(capsys, tiny_args, tmp_path):
     assert code == 0, err
     assert "Test loss:" in out and "nats per image" in out
     (run_dir,) = (tmp_path / "outputs").iterdir()
-    assert f"Run folder: {run_dir}" in out and f"vae plot-latent --run {run_dir}" in out
+    assert f"Run folder: {run_dir}" in out and f"vae reconstruct --run {run_dir}" in out
 
 
 def test_sample_writes_a_grid_that_the_reloaded_decoder_reproduces(capsys, trained, tmp_path):

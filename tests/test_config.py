@@ -65,7 +65,7 @@ def test_later_set_wins():
         ("train:\n  batch_size: 0\n", "train.batch_size: must be >= 1, got 0"),
         ("model:\n  latent_dim: 0\n", "model.latent_dim: must be >= 1, got 0"),
         ("train:\n  beta: -0.5\n", "train.beta: must be >= 0.0, got -0.5"),
-        ("data:\n  dataset: cifar\n", "data.dataset: must be one of mnist | fashion_mnist, got 'cifar'"),
+        ("data:\n  dataset: cifar\n", "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz, got 'cifar'"),
         ("model:\n  encoder_filters: 32\n", "model.encoder_filters: must be a non-empty list, got int 32"),
         ("model:\n  encoder_filters: [32, x]\n", "model.encoder_filters[1]: must be an integer, got str 'x'"),
         ("model: 3\n", "model: must be a mapping of keys, got int 3"),
@@ -105,3 +105,22 @@ def test_empty_file_means_defaults(tmp_path):
 def test_resolved_config_round_trips(tmp_path):
     cfg = load_config(None, ["train.learning_rate=2e-4", "model.latent_dim=5", "output.name=x"])
     assert load_config(write(tmp_path, dump_yaml(cfg))) == cfg
+
+
+def test_readme_documents_every_config_key():
+    from pathlib import Path
+
+    from vae_cli.config import describe_keys
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [key for key, _, _ in describe_keys() if f"| `{key}` |" not in readme]
+    assert not missing, f"README's config table lacks {missing}"
+
+
+def test_cross_key_rules():
+    with pytest.raises(ConfigError, match="data.path: required with data.dataset: npz"):
+        load_config(None, ["data.dataset=npz"])
+    with pytest.raises(ConfigError, match=r"data.image_size: must be \[height, width\]"):
+        load_config(None, ["data.image_size=[8, 8, 8]"])
+    with pytest.raises(ConfigError, match="train.devices: only used with train.distribute: mirrored"):
+        load_config(None, ["train.devices=['/cpu:0']"])

@@ -44,9 +44,21 @@ def test_decoder_shares_weights_with_the_vae(models):
     assert {id(v) for v in models.encoder.weights} <= {id(v) for v in models.vae.weights}
 
 
-def test_image_size_must_halve_evenly():
-    with pytest.raises(ValueError, match="not divisible by 2\\*\\*1"):
-        build_models(TINY, (27, 28, 1))
+@pytest.mark.parametrize("shape", [(27, 28, 1), (45, 37, 3), (64, 64, 3), (32, 20, 1)])
+def test_any_image_size_decodes_to_its_own_size(shape):
+    m = build_models(ModelConfig(latent_dim=2, encoder_dense=8), shape)
+    assert m.decoder.output.shape == (None, *shape) and m.vae.output.shape == (None, *shape)
+
+
+def test_block_count_follows_the_image_size():
+    from vae_cli.model import conv_sizes, halvings
+
+    assert [halvings((s, s, 1)) for s in (28, 32, 64, 128)] == [2, 2, 3, 4]
+    classic = conv_sizes(ModelConfig(), (28, 28, 1))
+    assert (classic.encoder_filters, classic.decoder_filters, classic.decoder_channels) == ([32, 64], [32], 64)
+    big = conv_sizes(ModelConfig(), (128, 128, 3))
+    assert big.encoder_filters == [32, 64, 128, 256] and big.decoder_filters == [128, 64, 32]
+    assert conv_sizes(TINY, (64, 64, 1)).encoder_filters == [4, 8]  # explicit sizes are kept
 
 
 def test_three_models_save_and_reload(models, tmp_path):

@@ -181,10 +181,10 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tm
 
     real = train.train_pipeline
 
-    def poisoned(images, batch_size, seed, first_epoch, epochs):
+    def poisoned(images, batch_size, seed, first_epoch, epochs, *args):
         steps = train.steps_per_epoch(len(images), batch_size)
         bad_step = steps + 2  # epoch 2, batch 3
-        ds = real(images, batch_size, seed, first_epoch, epochs).enumerate()
+        ds = real(images, batch_size, seed, first_epoch, epochs, *args).enumerate()
         return ds.map(lambda i, x: tf.where(i == bad_step, x * np.nan, x))
 
     monkeypatch.setattr(train, "train_pipeline", poisoned)

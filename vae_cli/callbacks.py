@@ -36,15 +36,17 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class EarlyStopper(keras.callbacks.Callback):
-    """Stops when ``val_loss`` has not improved for ``patience`` epochs, keeping the best weights.
+    """Stops when the test loss has not improved for ``patience`` epochs, keeping the best weights.
 
+    It watches reconstruction + beta x KL at the target beta, so a KL warm-up
+    (which lowers the weight inside ``val_loss``) cannot fake an improvement.
     Unlike ``keras.callbacks.EarlyStopping`` its counters are plain state that a
     checkpoint saves and a resumed run restores.
     """
 
-    def __init__(self, patience, state=None, best_weights=None):
+    def __init__(self, patience, beta=1.0, state=None, best_weights=None):
         super().__init__()
-        self.patience = patience
+        self.patience, self.beta = patience, beta
         state = state or {}
         self.best = state.get("best", math.inf)
         self.best_epoch = state.get("best_epoch", 0)
@@ -56,7 +58,8 @@ class EarlyStopper(keras.callbacks.Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
 
     def on_epoch_end(self, epoch, logs=None):
-        current = float((logs or {}).get("val_loss", math.nan))
+        logs = logs or {}
+        current = float(logs.get("val_reconstruction_loss", math.nan)) + self.beta * float(logs.get("val_kl_loss", math.nan))
         if current < self.best:
             self.best, self.best_epoch, self.wait = current, epoch + 1, 0
             self.best_weights = self.model.get_weights()
@@ -102,6 +105,24 @@ class CtrlC(keras.callbacks.Callback):
     def restore(self):
         if hasattr(self, "_previous"):
             signal.signal(signal.SIGINT, self._previous)
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Raises the loss layer's KL weight linearly from 0 to ``beta`` over ``epochs`` (Sonderby et al. 2016).
+
+    Driven by the optimizer's step counter, so a resumed run continues the ramp exactly.
+    """
+
+    def __init__(self, beta, epochs, steps_per_epoch):
+        super().__init__()
+        self.beta, self.steps = beta, max(1, epochs * steps_per_epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.get_layer("vae_loss").kl_weight.assign(self.beta * min(1.0, step / self.steps))
+
+    def on_train_end(self, logs=None):
+        self.model.get_layer("vae_loss").kl_weight.assign(self.beta)
 
 
 class EpochEnd(keras.callbacks.Callback):

@@ -1,40 +1,275 @@
-"""The figure commands: from a run folder to a PNG, one batched pass of the model per figure.
+"""The figure commands: from a run folder to PNG and GIF files, one batched pass per figure.
 
+Each command writes into the run folder unless given ``--out``. The default
+request keeps the plain name (``grid.png``); any other request gets a name that
+says what it shows, so asking for a different figure never replaces another.
 TensorFlow is imported inside the functions, never at module import.
 """
 
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from vae_cli import backend, runs
-from vae_cli.data import DATASETS, load_data, to_float
+from vae_cli.data import DATASETS, Split, load_data, prepare
+from vae_cli.errors import ConfigError
 
 GRID = 15
+DEFAULT_RANGE = "ppf:0.05:0.95"
+GIF_SCALE = 4  # 28-pixel frames are too small to watch
+TSNE_DEFAULT_LIMIT = 2000  # exact t-SNE is quadratic: about half a minute for 2,000 points
 
 
-def sample_grid(n, run=None, out=None, output_dir="outputs"):
-    backend.load()
+class RunView:
+    """A finished (or interrupted) run folder, with its models loaded on first use."""
+
+    def __init__(self, run=None, output_dir="outputs", data_dir=None):
+        self.dir = runs.resolve_run(run, output_dir)
+        self.cfg = runs.read_config(self.dir)
+        self.manifest = runs.read_manifest(self.dir)
+        self.data_dir = data_dir
+        backend.load()
+
+    @cached_property
+    def encoder(self):
+        return runs.load_model(self.dir / runs.ENCODER)
+
+    @cached_property
+    def decoder(self):
+        return runs.load_model(self.dir / runs.DECODER)
+
+    @property
+    def class_names(self):
+        return self.manifest["dataset"].get("class_names") or DATASETS[self.cfg.data.dataset].class_names
+
+    def load(self, splits=("test",)):
+        return load_data(runs.data_config_for_run(self.cfg, self.manifest, self.data_dir), splits, self.cfg.train.seed)
+
+    def split(self, name="test"):
+        """A data split as the model sees it at test time: float32, binarized like the training data."""
+        split = getattr(self.load((name,)), name)
+        if split.images is None:  # a streamed training folder: decode its files now
+            from vae_cli.userdata import decode_files
+
+            split = Split(decode_files(split.files, tuple(self.manifest["dataset"]["image_shape"])), split.labels)
+        return Split(prepare(split.images, self.cfg.data.binarize), split.labels)
+
+    def title(self, what):
+        from vae_cli.figures import title_prefix
+
+        dataset = self.manifest["dataset"].get("title") or DATASETS[self.cfg.data.dataset].title
+        return f"{title_prefix(dataset, self.cfg.model.latent_dim, self.manifest.get('epochs_completed', 0))}: {what}"
+
+    def path(self, out, name):
+        return Path(out) if out else self.dir / name
+
+
+def _suffix(*parts):
+    return "".join(f"-{p}" for p in parts if p)
+
+
+def sample_grid(view, n=GRID, range_text=DEFAULT_RANGE, dims_text=None, axes=True, out=None):
     from vae_cli import figures
 
-    run_dir = runs.resolve_run(run, output_dir)
-    cfg, manifest = runs.read_config(run_dir), runs.read_manifest(run_dir)
-    decoder = runs.load_model(run_dir / runs.DECODER)
-    path = Path(out) if out else run_dir / ("grid.png" if n == GRID else f"grid-{n}.png")
-    title = f"{figures.title_prefix(cfg, manifest.get('epochs_completed', '?'))}: decoded latent grid"
-    figures.draw_manifold(decoder, n, title, path)
-    return path
+    latent_dim = view.cfg.model.latent_dim
+    rng = figures.parse_range(range_text)
+    dims = figures.parse_dims(dims_text, latent_dim) if dims_text else (0, 1)
+    z_means = None
+    if rng[0] == "data":
+        z_means = figures.encode_means(view.encoder, view.split("test").images)
+    default = n == GRID and rng == figures.parse_range(DEFAULT_RANGE) and dims == (0, 1) and axes
+    label = "" if rng == figures.parse_range(DEFAULT_RANGE) else f"{rng[0]}{rng[1]:g}_{rng[2]:g}"
+    name = "grid.png" if default else "grid" + _suffix(
+        str(n), label, "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}", "" if axes else "plain") + ".png"
+    path = view.path(out, name)
+    figures.draw_manifold(view.decoder, n, view.title("decoded latent grid"), path, rng, dims, z_means, axes)
+    return [path]
 
 
-def plot_latent(run=None, out=None, output_dir="outputs", data_dir=None):
-    backend.load()
+def sample_random(view, n, seed=0, out=None):
+    from vae_cli import figures, plots
+
+    images = figures.random_samples(view.decoder, n, seed)
+    path = view.path(out, f"random-{n}-seed{seed}.png")
+    cols = int(np.ceil(np.sqrt(n)))
+    plots.save_image_grid(path, images, cols, view.title(f"{n} samples of z ~ N(0, I), seed {seed}"))
+    return [path]
+
+
+def plot_latent(view, method="pca", split="test", limit=None, seed=0, out=None):
     from vae_cli import figures
 
-    run_dir = runs.resolve_run(run, output_dir)
-    cfg, manifest = runs.read_config(run_dir), runs.read_manifest(run_dir)
-    data = load_data(runs.data_config_for_run(cfg, manifest, data_dir), splits=("test",))
-    encoder = runs.load_model(run_dir / runs.ENCODER)
-    path = Path(out) if out else run_dir / "latent.png"
-    title = f"{figures.title_prefix(cfg, manifest.get('epochs_completed', '?'))}: test-set latent means"
-    figures.draw_latent(
-        encoder, to_float(data.test.images), data.test.labels, DATASETS[cfg.data.dataset].class_names, title, path
-    )
-    return path
+    data = view.split(split)
+    if method == "tsne" and limit is None:
+        limit = TSNE_DEFAULT_LIMIT
+    chosen = np.arange(len(data.images))
+    if limit is not None and limit < len(chosen):
+        chosen = np.sort(np.random.default_rng(seed).choice(len(chosen), limit, replace=False))
+    default = method == "pca" and split == "test" and limit is None
+    name = "latent.png" if default else "latent" + _suffix(method, split, limit and str(limit)) + ".png"
+    path = view.path(out, name)
+    what = f"{split}-set latent means" + (f" ({len(chosen)} of {len(data.images)} images)" if len(chosen) < len(data.images) else "")
+    figures.draw_latent(view.encoder, data.images[chosen], data.labels[chosen], view.class_names,
+                        view.title(what), path, method, seed)
+    return [path]
+
+
+def reconstruct(view, n=10, seed=0, out=None):
+    from vae_cli import figures, plots
+
+    test = view.split("test")
+    picked = figures.pick_covering_classes(test.labels, n, seed)
+    originals = test.images[picked]
+    recon = figures.reconstruct(view.encoder, view.decoder, originals)
+    cols = min(len(picked), 10)
+    rows, labels = [], []
+    for start in range(0, len(picked), cols):
+        block = slice(start, start + cols)
+        rows += [_pad(originals[block], cols), _pad(recon[block], cols)]
+        labels += ["test", "reconstructed"]
+    name = "reconstructions.png" if (n, seed) == (10, 0) else f"reconstructions-{n}-seed{seed}.png"
+    path = view.path(out, name)
+    title = view.title(f"{len(picked)} test images (seed {seed}) and their reconstructions from z_mean")
+    plots.save_rows(path, rows, labels, title)
+    return [path]
+
+
+def _pad(images, cols):
+    missing = cols - len(images)
+    return images if not missing else np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
+
+
+def interpolate(view, start=None, end=None, steps=10, seed=0, out=None):
+    from vae_cli import figures, plots
+
+    test = view.split("test")
+    start, end = _pair(test.labels, start, end, seed)
+    originals = test.images[[start, end]]
+    z = figures.encode_means(view.encoder, originals)
+    frames = figures.batched(view.decoder, figures.interpolation_latents(z[0], z[1], steps))
+    png = view.path(out, f"interpolation-{start}-{end}.png")
+    row = np.concatenate([originals[:1], frames, originals[1:]])
+    labels = [f"#{start}"] + [f"t={t:.2f}" for t in np.linspace(0, 1, steps)] + [f"#{end}"]
+    what = f"straight line from z_mean of test image #{start} to #{end} ({steps} steps)"
+    plots.save_rows(png, [row], ["decoded"], view.title(what), labels, highlight_cols=(0, steps + 1))
+    big = np.repeat(np.repeat(frames, GIF_SCALE, axis=1), GIF_SCALE, axis=2)
+    there_and_back = np.concatenate([big, big[-2:0:-1]])
+    durations = [700 if i in (0, steps - 1) else 120 for i in range(steps)] + [120] * (steps - 2)
+    gif = png.with_suffix(".gif")
+    plots.save_gif(gif, there_and_back, durations)
+    return [png, gif]
+
+
+def _pair(labels, start, end, seed):
+    count = len(labels)
+    for name, index in (("--from", start), ("--to", end)):
+        if index is not None and not 0 <= index < count:
+            raise ConfigError(f"{name} {index}: the test set has images 0 to {count - 1}")
+    rng = np.random.default_rng(seed)
+    if start is None:
+        start = int(rng.integers(count))
+    if end is None:  # a different class makes the more telling path
+        others = np.flatnonzero(labels != labels[start])
+        end = int(rng.choice(others if len(others) else np.arange(count)))
+    return start, end
+
+
+def traverse(view, dim=None, index=None, steps=11, span=3.0, max_dims=10, seed=0, out=None):
+    from vae_cli import figures, plots
+
+    latent_dim = view.cfg.model.latent_dim
+    if dim is not None and not 0 <= dim < latent_dim:
+        raise ConfigError(f"--dim {dim}: this run's latent dimensions are 0 to {latent_dim - 1}")
+    test = view.split("test")
+    if index is None:
+        index = int(np.random.default_rng(seed).integers(len(test.labels)))
+    elif not 0 <= index < len(test.labels):
+        raise ConfigError(f"--index {index}: the test set has images 0 to {len(test.labels) - 1}")
+    z_center = figures.encode_means(view.encoder, test.images[[index]])[0]
+    if dim is not None:
+        dims, note = [dim], ""
+    else:
+        dims, note = _most_active(view, latent_dim, max_dims)
+    offsets = np.linspace(-span, span, steps)
+    images = figures.batched(view.decoder, figures.traversal_latents(z_center, dims, offsets))
+    rows = [images[r * steps : (r + 1) * steps] for r in range(len(dims))]
+    name = f"traverse-{index}" + (f"-dim{dim}" if dim is not None else "") + ".png"
+    path = view.path(out, name)
+    what = f"one latent dimension at a time around z_mean of test image #{index}{note}"
+    plots.save_rows(path, rows, [f"z[{d}]" for d in dims], view.title(what), [f"{o:+.1f}" for o in offsets])
+    return [path]
+
+
+def _most_active(view, latent_dim, max_dims):
+    """All dimensions, or the ``max_dims`` whose posterior means vary most over test images."""
+    if latent_dim <= max_dims:
+        return list(range(latent_dim)), ""
+    from vae_cli import figures
+
+    sample = view.split("test").images[:2000]
+    variance = figures.encode_means(view.encoder, sample).var(axis=0)
+    dims = sorted(np.argsort(variance)[::-1][:max_dims].tolist())
+    return dims, f"\nthe {max_dims} of {latent_dim} dimensions whose z_mean varies most over test images"
+
+
+def progress_gif(run_dir, hold_last_ms=2000, frame_ms=400):
+    """``progress.gif`` from the per-epoch sample images, ending on the last epoch held longer."""
+    from vae_cli import plots
+
+    files = sorted((Path(run_dir) / "samples").glob("epoch_*.png"))
+    if not files:
+        return None
+    frames = [plots.read_png(f) for f in files]
+    shape = frames[0].shape
+    frames = [f for f in frames if f.shape == shape]
+    return plots.save_gif(Path(run_dir) / "progress.gif", frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])
+
+
+def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progress=None):
+    """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
+    import json
+    import platform
+    from datetime import datetime, timezone
+
+    import keras
+
+    from vae_cli import evaluate as ev
+    from vae_cli.model import logits_of
+
+    binarize = binarize or view.cfg.data.binarize
+    raw = view.load(("test",)).test
+    images = prepare(raw.images[:limit] if limit else raw.images, binarize)
+    log_sigma = None
+    if view.cfg.model.likelihood == "gaussian":
+        loss_layer = runs.load_model(view.dir / runs.VAE).get_layer("vae_loss")
+        log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
+    metrics = ev.evaluate(view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress,
+                          log_sigma=log_sigma)
+    entry = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "images": metrics.images,
+        "k": k,
+        "samples": samples,
+        "binarize": binarize,
+        "trained_with_binarize": view.cfg.data.binarize,
+        "likelihood": view.cfg.model.likelihood,
+        "negative_elbo": metrics.negative_elbo,
+        "reconstruction": metrics.reconstruction,
+        "kl": metrics.kl,
+        "nll": metrics.nll,
+        "active_units": metrics.active_units,
+        "kl_per_dim": metrics.kl_per_dim,
+        "seconds": metrics.seconds,
+        "seed": seed,
+        "versions": {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__},
+    }
+    path = view.dir / "metrics.json"
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        recorded = {}
+    key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
+    recorded[key] = entry  # other evaluations of the run stay
+    runs.write_json(path, recorded)
+    return metrics, entry, path

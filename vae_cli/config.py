@@ -27,20 +27,48 @@ def _list(default, *, min=None, help=""):
 
 @dataclass
 class DataConfig:
-    dataset: Literal["mnist", "fashion_mnist"] = _opt("mnist", help="which dataset to train on")
+    dataset: Literal["mnist", "fashion_mnist", "image_folder", "npz"] = _opt(
+        "mnist", help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)"
+    )
     data_dir: Optional[str] = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
+    path: Optional[str] = _opt(help="image_folder: folder of images (class sub-folders = labels); npz: the file")
+    image_size: Optional[list[int]] = _opt(
+        min=4, help="image_folder: [height, width] to resize to; null: the images' own size"
+    )
+    color: Literal["auto", "grey", "rgb"] = _opt("auto", help="image_folder: channels; auto: rgb if any image has colour")
+    validation_split: float = _opt(
+        0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for testing"
+    )
     limit: Optional[int] = _opt(min=1, help="use only the first N training images")
+    binarize: Literal["none", "static", "dynamic"] = _opt(
+        "none", help="none: grey levels; static: threshold 0.5; dynamic: Bernoulli redraw each epoch"
+    )
 
 
 @dataclass
 class ModelConfig:
+    architecture: Literal["conv", "conv_deep", "mlp"] = _opt(
+        "conv", help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers"
+    )
     latent_dim: int = _opt(2, min=1, help="size of z")
-    encoder_filters: list[int] = _list([32, 64], min=1, help="one stride-2 Conv2D per entry")
+    encoder_filters: Optional[list[int]] = _opt(
+        min=1, help="one stride-2 Conv2D per entry; null: 32, 64, 128 ... one per halving to about 7 pixels"
+    )
     encoder_dense: int = _opt(64, min=1, help="units of the encoder's hidden Dense layer")
-    decoder_channels: int = _opt(64, min=1, help="channels of the decoder's first feature map")
-    decoder_filters: list[int] = _list([32], min=1, help="one stride-2 Conv2DTranspose per entry")
+    decoder_channels: Optional[int] = _opt(min=1, help="channels of the decoder's first feature map; null: the encoder's last")
+    decoder_filters: Optional[list[int]] = _opt(
+        min=1, help="one stride-2 Conv2DTranspose per entry; null: one fewer than the encoder's, mirrored"
+    )
     kernel_size: int = _opt(3, min=1, help="kernel of the (transposed) convolutions")
     output_kernel_size: int = _opt(5, min=1, help="kernel of the decoder's output Conv2D")
+    hidden_units: list[int] = _list([500, 500], min=1, help="mlp: Dense layers of the encoder (mirrored in the decoder)")
+    activation: Literal["relu", "elu", "tanh", "softplus", "swish"] = _opt("relu", help="hidden-layer activation")
+    likelihood: Literal["bernoulli", "gaussian"] = _opt(
+        "bernoulli", help="p(x|z): bernoulli on [0, 1] pixels, or gaussian with mean sigmoid(decoder)"
+    )
+    gaussian_sigma: Optional[float] = _opt(
+        min=1e-4, help="gaussian: a fixed standard deviation; null: one learned per channel"
+    )
 
 
 @dataclass
@@ -49,8 +77,15 @@ class TrainConfig:
     batch_size: int = _opt(64, min=1, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
+    kl_warmup_epochs: int = _opt(0, min=0, help="raise the KL weight linearly from 0 to beta over these epochs")
+    distribute: Literal["none", "mirrored"] = _opt(
+        "none", help="mirrored: tf.distribute.MirroredStrategy over train.devices (the global batch is split)"
+    )
+    devices: Optional[list[str]] = _opt(
+        help="mirrored: devices such as ['/gpu:0', '/gpu:1']; null: all GPUs; '/cpu:N' entries split the CPU"
+    )
     early_stopping_patience: Optional[int] = _opt(
-        3, min=0, help="epochs without a better val_loss before stopping; null = never stop early"
+        3, min=0, help="epochs without a better test loss (at the target beta) before stopping; null: never"
     )
     seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
     lr_schedule: Literal["constant", "cosine"] = _opt(
@@ -162,7 +197,20 @@ def from_dict(raw):
     unknown = sorted(set(raw) - set(sections))
     if unknown:
         raise ConfigError(_unknown_message(unknown[0], list(sections)))
-    return Config(**sections)
+    cfg = Config(**sections)
+    _check_together(cfg)
+    return cfg
+
+
+def _check_together(cfg):
+    """Rules that involve more than one key."""
+    data, train = cfg.data, cfg.train
+    if data.dataset in ("image_folder", "npz") and not data.path:
+        raise ConfigError(f"data.path: required with data.dataset: {data.dataset} (the folder or .npz file to read)")
+    if data.image_size is not None and len(data.image_size) != 2:
+        raise ConfigError(f"data.image_size: must be [height, width], got {data.image_size}")
+    if train.devices is not None and train.distribute == "none":
+        raise ConfigError("train.devices: only used with train.distribute: mirrored")
 
 
 def _build_section(section, cls, values):

@@ -1,8 +1,10 @@
-"""Datasets: MNIST and Fashion-MNIST from local IDX files or the Keras loaders.
+"""Datasets: MNIST and Fashion-MNIST from local IDX files or the Keras loaders,
+and the dispatch to the user's own images (``userdata``).
 
-Images are kept as uint8 of shape (N, H, W, C); ``to_float`` gives float32 in
-[0, 1]. The training pipeline scales per batch, so the dataset lives in memory
-once, at a quarter of its float32 size.
+Images are kept as uint8 of shape (N, H, W, C) (an .npz may hold float32 in
+[0, 1]); ``to_float`` gives float32 in [0, 1]. The training pipeline scales per
+batch, so the dataset lives in memory once, at a quarter of its float32 size.
+Image folders are not held in memory for training: their files are streamed.
 """
 
 import gzip
@@ -45,41 +47,77 @@ class DataError(VaeError):
 
 @dataclass
 class Split:
-    images: np.ndarray  # uint8, (N, H, W, C)
+    images: np.ndarray | None  # uint8 (or float32 in [0, 1]), (N, H, W, C); None when streamed from files
     labels: np.ndarray  # int, (N,)
+    files: list | None = None  # image paths, when the split is streamed from disk
+
+    def __len__(self):
+        return len(self.labels)
+
+    def head(self, n):
+        return Split(None if self.images is None else self.images[:n], self.labels[:n],
+                     None if self.files is None else self.files[:n])
 
 
 @dataclass
 class Data:
-    name: str
+    name: str  # the config's data.dataset
+    title: str  # for figure titles
+    class_names: list
     train: Split
     test: Split
-    source: str  # the folder read, or "keras"
-
-    @property
-    def info(self):
-        return DATASETS[self.name]
-
-    @property
-    def image_shape(self):
-        return self.train.images.shape[1:]
+    source: str  # the folder or file read, or "keras"
+    image_shape: tuple  # (H, W, C) as the model sees it
 
     def checksum(self):
-        """sha256 over the exact arrays used, so a run can be tied to its data."""
-        digest = hashlib.sha256()
+        """sha256 over the exact arrays used (for streamed files: their names and sizes)."""
+        digest = hashlib.sha256(repr(tuple(self.image_shape)).encode())
         for split in (self.train, self.test):
-            digest.update(np.ascontiguousarray(split.images).tobytes())
+            if split.files is not None:
+                for path in split.files:
+                    digest.update(f"{Path(path).relative_to(self.source)}:{Path(path).stat().st_size}\n".encode())
+            if split.images is not None:
+                digest.update(np.ascontiguousarray(split.images).tobytes())
             digest.update(np.ascontiguousarray(split.labels).astype("<i8").tobytes())
         return digest.hexdigest()
 
 
+TEST_BINARIZATION_SEED = 1234  # the test set is binarized once, the same way for every run
+
+
 def to_float(images):
-    return images.astype("float32") / 255.0
+    if images.dtype == np.uint8:
+        return images.astype("float32") / 255.0
+    return images.astype("float32")
 
 
-def load_data(data_cfg, splits=("train", "test")):
-    """Loads the configured dataset; the splits not asked for are empty."""
+def prepare(images, binarize="none", seed=TEST_BINARIZATION_SEED):
+    """uint8 images -> the float32 pixels a model sees at test time.
+
+    ``static`` thresholds at 0.5; ``dynamic`` draws each pixel once from
+    Bernoulli(intensity) with a fixed seed, as Burda et al. (2016) fix their
+    test set; training images are redrawn every epoch by the input pipeline.
+    """
+    x = to_float(images)
+    if binarize == "static":
+        return (x > 0.5).astype("float32")
+    if binarize == "dynamic":
+        return (np.random.default_rng(seed).random(x.shape, dtype=np.float32) < x).astype("float32")
+    return x
+
+
+def load_data(data_cfg, splits=("train", "test"), seed=0):
+    """Loads the configured dataset; the splits not asked for are empty.
+
+    ``seed`` draws the held-out split of datasets that have no test set of their own.
+    """
     name = data_cfg.dataset
+    if name in ("image_folder", "npz"):
+        from vae_cli import userdata
+
+        data = userdata.load(data_cfg, seed)
+        train = data.train.head(data_cfg.limit) if data_cfg.limit is not None else data.train
+        return Data(data.name, data.title, data.class_names, train, data.test, data.source, data.image_shape)
     folder = local_folder(data_cfg)
     if folder is not None:
         folder = find_dataset_folder(folder, name)
@@ -91,9 +129,10 @@ def load_data(data_cfg, splits=("train", "test")):
     empty = Split(np.zeros((0, 28, 28, 1), np.uint8), np.zeros((0,), np.int64))
     train = loaded.get("train", empty) if "train" in splits else empty
     if data_cfg.limit is not None:
-        train = Split(train.images[: data_cfg.limit], train.labels[: data_cfg.limit])
+        train = train.head(data_cfg.limit)
     test = loaded.get("test", empty) if "test" in splits else empty
-    return Data(name, train, test, source)
+    info = DATASETS[name]
+    return Data(name, info.title, info.class_names, train, test, source, (28, 28, 1))
 
 
 def local_folder(data_cfg):

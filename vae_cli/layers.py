@@ -5,10 +5,14 @@ Both are registered serializables built only from ``keras.ops`` and
 this module is imported, with no ``custom_objects`` and no ``Lambda`` layer.
 """
 
+import math
+
 import keras
 from keras import ops
 
 PACKAGE = "vae_cli"
+LOG_2PI = math.log(2.0 * math.pi)
+MIN_SIGMA = 1e-3  # a learned sigma may not collapse onto pixels the decoder fits exactly
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -42,21 +46,27 @@ class Sampling(keras.layers.Layer):
 class VAELoss(keras.layers.Layer):
     """Adds the beta-weighted negative ELBO, in nats per image, as the model loss.
 
-    Inputs are ``[x, logits, z_mean, z_log_var]``; the output is the
-    reconstruction ``sigmoid(logits)``. The Bernoulli log-likelihood is taken
-    from logits (never from clipped probabilities) so that it stays exact where
-    the sigmoid saturates. Reconstruction and KL are summed per image, averaged
-    over the batch, and reported unweighted as ``reconstruction_loss`` and
-    ``kl_loss``; ``beta`` weighs only the KL inside the loss. ``kl_weight`` is a
-    variable so that a KL warm-up can change it without retracing.
+    Inputs are ``[x, logits, z_mean, z_log_var]``; the output is ``sigmoid(logits)``,
+    the pixel probabilities (Bernoulli) or means (Gaussian). The Bernoulli
+    log-likelihood is taken from logits, never from clipped probabilities, so it
+    stays exact where the sigmoid saturates. The Gaussian one uses ``sigma``, or
+    a standard deviation per channel learned with the model when ``sigma`` is None.
+    Reconstruction and KL are summed per image, averaged over the batch, and
+    reported unweighted as ``reconstruction_loss`` and ``kl_loss``; ``beta``
+    weighs only the KL inside the loss. ``kl_weight`` is a variable so that a KL
+    warm-up can change it without retracing.
     """
 
-    def __init__(self, beta=1.0, **kwargs):
+    def __init__(self, beta=1.0, likelihood="bernoulli", sigma=None, **kwargs):
         kwargs.setdefault("dtype", "float32")  # keep the loss in float32 under mixed precision
         super().__init__(**kwargs)
         if not beta >= 0:
             raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
-        self.beta = float(beta)
+        if likelihood not in ("bernoulli", "gaussian"):
+            raise ValueError(f"`likelihood` must be 'bernoulli' or 'gaussian'. Received: likelihood={likelihood!r}")
+        if sigma is not None and not sigma > 0:
+            raise ValueError(f"`sigma` must be > 0 or None. Received: sigma={sigma!r}")
+        self.beta, self.likelihood, self.sigma = float(beta), likelihood, sigma
         self.kl_weight = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(self.beta),
@@ -66,9 +76,23 @@ class VAELoss(keras.layers.Layer):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
 
+    def build(self, input_shape):
+        if self.likelihood == "gaussian" and self.sigma is None:
+            self.log_sigma = self.add_weight(
+                shape=(input_shape[0][-1],), initializer=keras.initializers.Constant(math.log(0.2)), name="log_sigma"
+            )
+
+    def log_sigma_value(self):
+        if self.sigma is not None:
+            return ops.convert_to_tensor(math.log(self.sigma), dtype=self.compute_dtype)
+        return ops.maximum(self.log_sigma, math.log(MIN_SIGMA))
+
     def call(self, inputs):
         x, logits, z_mean, z_log_var = inputs
-        reconstruction = bernoulli_nll(x, logits)
+        if self.likelihood == "gaussian":
+            reconstruction = gaussian_nll(x, ops.sigmoid(logits), self.log_sigma_value())
+        else:
+            reconstruction = bernoulli_nll(x, logits)
         kl = gaussian_kl(z_mean, z_log_var)
         self.add_loss(ops.mean(reconstruction) + self.kl_weight * ops.mean(kl))
         self.reconstruction_tracker.update_state(reconstruction)
@@ -79,13 +103,19 @@ class VAELoss(keras.layers.Layer):
         return input_shape[1]
 
     def get_config(self):
-        return {**super().get_config(), "beta": self.beta}
+        return {**super().get_config(), "beta": self.beta, "likelihood": self.likelihood, "sigma": self.sigma}
 
 
 def bernoulli_nll(x, logits):
     """-log p(x | logits) per image, summed over all pixels, in nats."""
     # Stable form of BCE: max(l, 0) - l * x + log(1 + exp(-|l|)).
     per_pixel = ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return ops.sum(per_pixel, axis=tuple(range(1, len(per_pixel.shape))))
+
+
+def gaussian_nll(x, mean, log_sigma):
+    """-log N(x; mean, exp(log_sigma)^2) per image, summed over all pixels, in nats (a density)."""
+    per_pixel = 0.5 * LOG_2PI + log_sigma + 0.5 * ops.square((x - mean) * ops.exp(-log_sigma))
     return ops.sum(per_pixel, axis=tuple(range(1, len(per_pixel.shape))))
 
 

@@ -1,5 +1,13 @@
-"""Functional-API encoder, decoder and the trainable VAE built from them."""
+"""Functional-API encoder, decoder and the trainable VAE built from them.
 
+Three families, chosen by ``model.architecture``:
+- ``conv``: the classic one: stride-2 Conv2D blocks, a Dense layer, z; Dense,
+  Reshape, stride-2 Conv2DTranspose blocks, an output Conv2D;
+- ``conv_deep``: the same with a stride-1 Conv2D after every resampling layer;
+- ``mlp``: Dense layers on the flattened image, as in Kingma & Welling and Burda et al.
+"""
+
+import math
 from dataclasses import dataclass
 
 import keras
@@ -17,41 +25,86 @@ class Models:
 
 def build_models(model_cfg, image_shape, beta=1.0, seed=None):
     """Builds the three models from a ``ModelConfig`` for images of ``image_shape``."""
-    encoder = build_encoder(model_cfg, image_shape)
-    decoder_logits = build_decoder_logits(model_cfg, image_shape)
-    return Models(encoder, probabilities(decoder_logits), assemble_vae(encoder, decoder_logits, beta, seed))
+    sizes = conv_sizes(model_cfg, image_shape)
+    encoder = build_encoder(model_cfg, image_shape, sizes)
+    decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes)
+    vae = assemble_vae(encoder, decoder_logits, beta, seed, model_cfg.likelihood, model_cfg.gaussian_sigma)
+    return Models(encoder, probabilities(decoder_logits), vae)
 
 
-def build_encoder(cfg, image_shape):
+@dataclass
+class ConvSizes:
+    encoder_filters: list
+    decoder_filters: list
+    decoder_channels: int
+
+
+def halvings(image_shape):
+    """Stride-2 blocks that bring the smaller side to about 7 pixels: 28 -> 2, 32 -> 2, 64 -> 3, 128 -> 4."""
+    return max(1, round(math.log2(min(image_shape[:2]) / 7)))
+
+
+def conv_sizes(cfg, image_shape):
+    """The configured layer sizes, with each ``null`` derived from the image size.
+
+    For 28x28 images the derived sizes are the classic ones: encoder [32, 64],
+    decoder [32], decoder_channels 64.
+    """
+    n = halvings(image_shape)
+    encoder = cfg.encoder_filters or [min(32 * 2**i, 256) for i in range(n)]
+    decoder = cfg.decoder_filters or [min(32 * 2**i, 256) for i in reversed(range(max(1, len(encoder) - 1)))]
+    return ConvSizes(encoder, decoder, cfg.decoder_channels or encoder[-1])
+
+
+def build_encoder(cfg, image_shape, sizes=None):
+    sizes = sizes or conv_sizes(cfg, image_shape)
     x = inputs = keras.Input(shape=image_shape, name="image")
-    for i, filters in enumerate(cfg.encoder_filters):
-        x = layers.Conv2D(
-            filters, cfg.kernel_size, strides=2, padding="same", activation="relu", name=f"encoder_conv_{i}"
-        )(x)
-    x = layers.Flatten(name="encoder_flatten")(x)
-    x = layers.Dense(cfg.encoder_dense, activation="relu", name="encoder_dense")(x)
+    act = cfg.activation
+    if cfg.architecture == "mlp":
+        x = layers.Flatten(name="encoder_flatten")(x)
+        for i, units in enumerate(cfg.hidden_units):
+            x = layers.Dense(units, activation=act, name=f"encoder_dense_{i}")(x)
+    else:
+        for i, filters in enumerate(sizes.encoder_filters):
+            if cfg.architecture == "conv_deep":
+                x = layers.Conv2D(filters, cfg.kernel_size, padding="same", activation=act, name=f"encoder_conv_{i}a")(x)
+            x = layers.Conv2D(
+                filters, cfg.kernel_size, strides=2, padding="same", activation=act, name=f"encoder_conv_{i}"
+            )(x)
+        x = layers.Flatten(name="encoder_flatten")(x)
+        x = layers.Dense(cfg.encoder_dense, activation=act, name="encoder_dense")(x)
     z_mean = layers.Dense(cfg.latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(cfg.latent_dim, name="z_log_var")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
 
-def build_decoder_logits(cfg, image_shape):
-    """z -> per-pixel Bernoulli logits; the loss needs logits, users want probabilities."""
+def build_decoder_logits(cfg, image_shape, sizes=None):
+    """z -> per-pixel logits; the loss needs logits, users want probabilities (or Gaussian means)."""
+    sizes = sizes or conv_sizes(cfg, image_shape)
     height, width, channels = image_shape
-    scale = 2 ** len(cfg.decoder_filters)
-    if height % scale or width % scale:
-        raise ValueError(
-            f"Image size {height}x{width} is not divisible by 2**{len(cfg.decoder_filters)} "
-            f"(one halving per decoder layer). Received: decoder_filters={cfg.decoder_filters}"
-        )
     z = keras.Input(shape=(cfg.latent_dim,), name="z")
-    start = (height // scale, width // scale, cfg.decoder_channels)
-    x = layers.Dense(start[0] * start[1] * start[2], activation="relu", name="decoder_dense")(z)
+    act = cfg.activation
+    if cfg.architecture == "mlp":
+        x = z
+        for i, units in enumerate(reversed(cfg.hidden_units)):
+            x = layers.Dense(units, activation=act, name=f"decoder_dense_{i}")(x)
+        x = layers.Dense(height * width * channels, name="decoder_pixels")(x)
+        logits = layers.Reshape(image_shape, name="x_logits")(x)
+        return keras.Model(z, logits, name="decoder")
+    scale = 2 ** len(sizes.decoder_filters)
+    start = (math.ceil(height / scale), math.ceil(width / scale), sizes.decoder_channels)
+    x = layers.Dense(start[0] * start[1] * start[2], activation=act, name="decoder_dense")(z)
     x = layers.Reshape(start, name="decoder_reshape")(x)
-    for i, filters in enumerate(cfg.decoder_filters):
+    for i, filters in enumerate(sizes.decoder_filters):
         x = layers.Conv2DTranspose(
-            filters, cfg.kernel_size, strides=2, padding="same", activation="relu", name=f"decoder_deconv_{i}"
+            filters, cfg.kernel_size, strides=2, padding="same", activation=act, name=f"decoder_deconv_{i}"
         )(x)
+        if cfg.architecture == "conv_deep":
+            x = layers.Conv2D(filters, cfg.kernel_size, padding="same", activation=act, name=f"decoder_conv_{i}")(x)
+    extra_h, extra_w = start[0] * scale - height, start[1] * scale - width
+    if extra_h or extra_w:  # sizes that do not halve evenly: decode a little larger, then crop
+        crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+        x = layers.Cropping2D(crop, name="decoder_crop")(x)
     logits = layers.Conv2D(channels, cfg.output_kernel_size, padding="same", name="x_logits")(x)
     return keras.Model(z, logits, name="decoder")
 
@@ -62,12 +115,18 @@ def probabilities(decoder_logits):
     return keras.Model(decoder_logits.input, probs, name="decoder")
 
 
-def assemble_vae(encoder, decoder_logits, beta=1.0, seed=None):
+def logits_of(decoder):
+    """The z -> logits part of a saved probability decoder (shares its weights)."""
+    return keras.Model(decoder.input, decoder.get_layer("x_logits").output, name="decoder_logits")
+
+
+def assemble_vae(encoder, decoder_logits, beta=1.0, seed=None, likelihood="bernoulli", gaussian_sigma=None):
     x = keras.Input(shape=encoder.input.shape[1:], name="image")
     z_mean, z_log_var = encoder(x)
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
     logits = decoder_logits(z)
-    reconstruction = VAELoss(beta=beta, name="vae_loss")([x, logits, z_mean, z_log_var])
+    loss = VAELoss(beta=beta, likelihood=likelihood, sigma=gaussian_sigma, name="vae_loss")
+    reconstruction = loss([x, logits, z_mean, z_log_var])
     return keras.Model(x, reconstruction, name="vae")
 
 

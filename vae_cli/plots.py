@@ -35,19 +35,30 @@ def _show(ax, canvas):
     ax.imshow(canvas, cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation="nearest")
 
 
-def _save(fig, path):
+def _save(fig, path, tight=True):
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight"))
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight" if tight else None))
     finally:
         plt.close(fig)
     return path
 
 
-def save_manifold(path, images, x_values, y_values, title, xlabel="z[0]", ylabel="z[1]"):
+def save_plain(path, canvas):
+    """The pixels alone, one image pixel per PNG pixel: for papers and slides."""
+    import matplotlib.image
+
+    cmap = "gray" if canvas.ndim == 2 else None
+    atomic_write(path, lambda tmp: matplotlib.image.imsave(tmp, np.clip(canvas, 0, 1), cmap=cmap, vmin=0, vmax=1))
+    return path
+
+
+def save_manifold(path, images, x_values, y_values, title, xlabel="z[0]", ylabel="z[1]", axes=True):
     """The latent-space grid: ``images[r * n + c]`` decoded at (x_values[c], y_values[r])."""
     rows, cols = len(y_values), len(x_values)
     h, w = images.shape[1:3]
     canvas = tile(images, rows, cols)
+    if not axes:
+        return save_plain(path, canvas)
     size = max(4.0, min(12.0, cols * w / 45))
     fig, ax = plt.subplots(figsize=(size + 0.8, size + 0.8))
     _show(ax, canvas)
@@ -65,18 +76,84 @@ def _tick_labels(values):
 
 
 def save_image_grid(path, images, cols, title=None):
-    """Images in a plain grid, no axes (epoch samples, random samples)."""
+    """Images in a grid without axes (epoch samples, random samples).
+
+    The figure size depends only on the grid's shape, so the per-epoch sample
+    images share one size and stack into the progress GIF.
+    """
     rows = int(np.ceil(len(images) / cols))
     missing = rows * cols - len(images)
     if missing:
         images = np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
     canvas = tile(images, rows, cols, pad=1)
-    fig, ax = plt.subplots(figsize=(max(3.0, cols * 0.45), max(3.0, rows * 0.45) + (0.4 if title else 0)))
+    width = max(3.0, cols * 0.45)
+    image_height = width * canvas.shape[0] / canvas.shape[1]
+    band = 0.35 if title else 0.0
+    fig = plt.figure(figsize=(width, image_height + band))
+    ax = fig.add_axes((0.0, 0.0, 1.0, image_height / (image_height + band)))
     _show(ax, canvas)
     ax.set_axis_off()
     if title:
-        ax.set_title(title, fontsize=9)
+        fig.suptitle(title, fontsize=9, y=0.995, va="top")
+    return _save(fig, path, tight=False)
+
+
+def save_rows(path, rows, row_labels, title, col_labels=None, highlight_cols=()):
+    """Rows of images with a label per row (reconstructions, traversals, interpolations).
+
+    ``rows`` is a list of (N, H, W, C) arrays of equal N; ``highlight_cols`` frames
+    columns that show real data rather than decodings.
+    """
+    n_rows, n_cols = len(rows), len(rows[0])
+    h, w = rows[0].shape[1:3]
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.2, 0.9 * n_rows + 0.7), squeeze=False)
+    for r, images in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            image = images[c][..., 0] if images.shape[-1] == 1 else images[c]
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(c in highlight_cols)
+                spine.set_color("tab:orange")
+                spine.set_linewidth(2)
+            if c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=8, rotation=0, ha="right", va="center")
+            if col_labels is not None and r == n_rows - 1:
+                ax.set_xlabel(col_labels[c], fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)
+
+
+def save_gif(path, frames, durations_ms):
+    """An animated GIF from equally sized RGB(A) or grey frames (float in [0, 1] or uint8)."""
+    from PIL import Image
+
+    def to_image(frame):
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8:
+            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
+        if frame.ndim == 3 and frame.shape[-1] == 1:
+            frame = frame[..., 0]
+        return Image.fromarray(frame).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+
+    images = [to_image(f) for f in frames]
+
+    def write(tmp):
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=list(durations_ms), loop=0)
+
+    atomic_write(path, write)
+    return path
+
+
+def read_png(path):
+    """A PNG as a float array in [0, 1] (RGBA), for assembling GIF frames."""
+    import matplotlib.image
+
+    return matplotlib.image.imread(path)
 
 
 def save_latent_scatter(path, points, labels, class_names, title, axis_labels=("z[0]", "z[1]")):

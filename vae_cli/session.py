@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_cli import __version__, backend, checkpoint, runs
-from vae_cli.data import DATASETS, load_data, to_float
+from vae_cli import __version__, backend, checkpoint, distribution, runs
+from vae_cli.data import load_data, prepare
 from vae_cli.errors import EXIT_INTERRUPTED, VaeError
 from vae_cli.history import history_columns, history_csv
 
@@ -39,7 +39,8 @@ class TrainResult:
 
 def start(cfg, argv=(), verbose=2):
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
-    data = load_data(cfg.data)  # before the run folder: no data, no empty run
+    distribution.prepare_devices(cfg.train)
+    data = load_data(cfg.data, seed=cfg.train.seed)  # before the run folder: no data, no empty run
     run_dir = runs.create_run_dir(cfg.output, cfg.data.dataset)
     runs.write_text(run_dir / runs.CONFIG, "# Resolved configuration of this run.\n" + _dump(cfg))
     manifest = _manifest(cfg, data, argv)
@@ -60,28 +61,33 @@ def resume(run_dir, data_dir=None, verbose=2):
                            epochs, already_finished=True)
     state = checkpoint.load(run_dir / checkpoint.FILENAME)
     runs.remove_stale_temporaries(run_dir)
-    data = load_data(runs.data_config_for_run(cfg, manifest, data_dir))
+    distribution.prepare_devices(cfg.train)
+    data = load_data(runs.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
     if data.checksum() != manifest["dataset"]["sha256"]:
         raise runs.RunError(
-            f"the {DATASETS[cfg.data.dataset].title} files found in {data.source} differ from the data this run "
+            f"the {data.title} data found in {data.source} differs from the data this run "
             "was trained on (sha256 in run.json); point --data-dir at the original files"
         )
     return _train(run_dir, cfg, data, manifest, state, verbose)
 
 
 def _train(run_dir, cfg, data, manifest, state, verbose):
-    backend.load()
+    tf = backend.load()
     import keras
 
-    from vae_cli import callbacks as cb, figures, model, plots, train as training
+    from vae_cli import callbacks as cb, commands, figures, model, plots, train as training
 
     training.seed_everything(cfg.train.seed)
-    title = f"{DATASETS[cfg.data.dataset].title} · latent {cfg.model.latent_dim}"  # + the epoch
-    n_train = len(data.train.images)
+    title = f"{data.title} · latent {cfg.model.latent_dim}"  # + the epoch
+    n_train = len(data.train)
+    strategy_scope, _ = distribution.scope(cfg.train)
     keras.mixed_precision.set_global_policy(manifest["precision"])
     try:
-        built = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
-        training.compile_vae(built.vae, cfg.train, n_train)
+        with strategy_scope:
+            built = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
+            training.compile_vae(built.vae, cfg.train, n_train)
+            if state is not None:
+                checkpoint.restore(built.vae, state, run_dir / checkpoint.FILENAME)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     # Saved models and figures are float32 whatever the training precision, so the
@@ -91,13 +97,12 @@ def _train(run_dir, cfg, data, manifest, state, verbose):
 
     first_epoch, rows, stopper_state, best = 0, [], None, None
     if state is not None:
-        checkpoint.restore(built.vae, state, run_dir / checkpoint.FILENAME)
         if state.best is not None:
             checkpoint.check_shapes(built.vae.weights, state.best, "checkpoint best weights")
         first_epoch, rows = state.state["epoch"], state.state["history"]
         stopper_state, best = state.state["early_stopping"], state.best
     log = cb.EpochLog(rows)
-    stopper = cb.EarlyStopper(cfg.train.early_stopping_patience, stopper_state, best)
+    stopper = cb.EarlyStopper(cfg.train.early_stopping_patience, cfg.train.beta, stopper_state, best)
     z_fixed = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
     z_fixed = z_fixed.astype("float32")
 
@@ -126,14 +131,25 @@ def _train(run_dir, cfg, data, manifest, state, verbose):
 
     ctrl_c = cb.CtrlC()
     callbacks = [cb.NonFiniteGuard(), ctrl_c, log, stopper, cb.EpochEnd(on_epoch)]
-    val_ds = training.eval_pipeline(data.test.images)
+    if cfg.train.kl_warmup_epochs:
+        steps = training.steps_per_epoch(n_train, cfg.train.batch_size)
+        callbacks.insert(0, cb.KLWarmup(cfg.train.beta, cfg.train.kl_warmup_epochs, steps))
+    test_images = prepare(data.test.images, cfg.data.binarize)
+    val_ds = training.eval_pipeline(test_images)
     try:
         if not stopper.stopped and first_epoch < cfg.train.epochs:
-            training.fit(built.vae, data.train.images, val_ds, cfg.train, first_epoch, callbacks, verbose)
+            training.fit(built.vae, data.train, val_ds, cfg.train, first_epoch, callbacks, verbose,
+                         cfg.data.binarize, data.image_shape)
     except cb.StopTraining as stop:
         _stopped(run_dir, manifest, stop, len(log.rows), cfg)
     except OSError as exc:
         _save_failed(run_dir, manifest, exc, len(log.rows))
+    except tf.errors.OpError as exc:  # an image file that cannot be decoded, mid-epoch
+        _mark(run_dir, manifest, "failed")
+        raise VaeError(
+            f"training stopped in epoch {len(log.rows) + 1}: {exc.message.splitlines()[0]}; fix or remove the "
+            f"file and continue with: vae train --resume {run_dir}"
+        ) from None
     finally:
         ctrl_c.restore()
 
@@ -148,13 +164,14 @@ def _train(run_dir, cfg, data, manifest, state, verbose):
         test = final.vae.evaluate(val_ds, verbose=0, return_dict=True)
         test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
         publish(final.vae.get_weights(), len(rows))
-        prefix = figures.title_prefix(cfg, len(rows))
+        prefix = figures.title_prefix(data.title, cfg.model.latent_dim, len(rows))
         plots.save_loss_curves(run_dir / "loss.png", history_columns(rows), prefix)
         figures.draw_manifold(final.decoder, GRID, f"{prefix}: decoded latent grid", run_dir / "grid.png")
         figures.draw_latent(
-            final.encoder, to_float(data.test.images), data.test.labels, DATASETS[cfg.data.dataset].class_names,
+            final.encoder, test_images, data.test.labels, data.class_names,
             f"{prefix}: test-set latent means", run_dir / "latent.png",
         )
+        commands.progress_gif(run_dir)
     except OSError as exc:
         _save_failed(run_dir, manifest, exc, len(rows))
     manifest.update(
@@ -221,11 +238,15 @@ def _manifest(cfg, data, argv):
         "config_hash": runs.config_hash(cfg),
         "dataset": {
             "name": data.name,
+            "title": data.title,
             "source": data.source,
-            "train_images": len(data.train.images),
-            "test_images": len(data.test.images),
+            "image_shape": list(data.image_shape),
+            "class_names": list(data.class_names),
+            "train_images": len(data.train),
+            "test_images": len(data.test),
             "sha256": data.checksum(),
         },
+        "distribute": {"strategy": cfg.train.distribute, "devices": cfg.train.devices},
         "precision": backend.resolve_precision(cfg.train.precision),
         "threads": {
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),

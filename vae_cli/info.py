@@ -1,0 +1,88 @@
+"""``vae show``: a run's summary for the terminal, read from its files without TensorFlow."""
+
+import csv
+import math
+
+from vae_cli import runs
+from vae_cli.config import dump_yaml
+
+KIB = 1024
+
+
+def parameter_count(path):
+    """Numbers stored in a Keras .h5 model file's weights (None if unreadable)."""
+    import h5py
+
+    sizes = []
+    try:
+        with h5py.File(path, "r") as f:
+            f["model_weights"].visititems(
+                lambda _, obj: sizes.append(obj.size) if isinstance(obj, h5py.Dataset) else None
+            )
+    except (OSError, KeyError):
+        return None
+    return sum(sizes)
+
+
+def _size(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < KIB or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= KIB
+
+
+def _best_row(run_dir):
+    try:
+        rows = list(csv.DictReader((run_dir / "history.csv").open(encoding="utf-8")))
+    except OSError:
+        return None, 0
+    scored = [r for r in rows if r.get("val_loss") and math.isfinite(float(r["val_loss"]))]
+    return (min(scored, key=lambda r: float(r["val_loss"])) if scored else None), len(rows)
+
+
+def summary(run=None, output_dir="outputs"):
+    """The lines ``vae show`` prints."""
+    run_dir = runs.resolve_run(run, output_dir) if run is None else _existing_run(run)
+    manifest = runs.read_manifest(run_dir)
+    cfg = runs.read_config(run_dir)
+    dataset = manifest.get("dataset", {})
+    lines = [
+        f"run        {run_dir}",
+        f"status     {manifest.get('status', '?')}  (created {manifest.get('created', '?')})",
+        f"dataset    {dataset.get('name', '?')} from {dataset.get('source', '?')}: "
+        f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images, "
+        f"sha256 {str(dataset.get('sha256', '?'))[:12]}...",
+        f"training   seed {manifest.get('seed', '?')}, precision {manifest.get('precision', '?')}, "
+        f"config hash {manifest.get('config_hash', '?')}",
+    ]
+    best, epochs = _best_row(run_dir)
+    lines.append(f"epochs     {epochs} of {cfg.train.epochs} run")
+    if best:
+        lines.append(
+            f"best       epoch {best['epoch']}: test loss {float(best['val_loss']):.2f} nats per image = "
+            f"reconstruction {float(best['val_reconstruction_loss']):.2f} + KL {float(best['val_kl_loss']):.2f}"
+            + ("" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}")
+        )
+    test = manifest.get("test")
+    if test:
+        lines.append(f"final test -ELBO {test['negative_elbo']:.2f} nats per image (the saved models)")
+    lines.append("models")
+    for name in (runs.ENCODER, runs.DECODER, runs.VAE):
+        count = parameter_count(run_dir / name)
+        lines.append(f"  {name:<12} {'unreadable' if count is None else f'{count:,} parameters'}")
+    lines.append("files")
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        lines.append(f"  {str(path.relative_to(run_dir)):<28} {_size(path.stat().st_size):>10}")
+    lines.append("config")
+    lines += [f"  {line}" for line in dump_yaml(cfg).splitlines()]
+    return lines
+
+
+def _existing_run(run):
+    from pathlib import Path
+
+    run_dir = Path(run)
+    if not run_dir.is_dir():
+        raise runs.RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
+    runs.read_manifest(run_dir)
+    return run_dir
