@@ -26,6 +26,12 @@ class RunError(VaeError):
     pass
 
 
+def plain_name(text):
+    """``text`` made safe as a run-folder prefix."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
+    return name or "run"
+
+
 def create_run_dir(output_cfg, default_name):
     """Makes ``<output.dir>/<name>-<timestamp>`` (never an existing folder)."""
     name = output_cfg.name or default_name

@@ -19,7 +19,7 @@ from vae_cli.errors import EXIT_INTERRUPTED, VaeError
 from vae_cli.history import history_columns, history_csv
 
 SAMPLE_POINTS = 100  # latent points decoded after every epoch
-GRID = 15
+USER_DATA = ("image_folder", "npz")  # runs named after the folder or file, not the dataset kind
 
 
 class Interrupted(VaeError):
@@ -41,7 +41,7 @@ def start(cfg, argv=(), verbose=2):
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
     distribution.prepare_devices(cfg.train)
     data = load_data(cfg.data, seed=cfg.train.seed)  # before the run folder: no data, no empty run
-    run_dir = runs.create_run_dir(cfg.output, cfg.data.dataset)
+    run_dir = runs.create_run_dir(cfg.output, runs.plain_name(data.title) if data.name in USER_DATA else data.name)
     runs.write_text(run_dir / runs.CONFIG, "# Resolved configuration of this run.\n" + _dump(cfg))
     manifest = _manifest(cfg, data, argv)
     runs.write_json(run_dir / runs.MANIFEST, manifest)
@@ -72,117 +72,141 @@ def resume(run_dir, data_dir=None, verbose=2):
 
 
 def _train(run_dir, cfg, data, manifest, state, verbose):
-    tf = backend.load()
-    import keras
+    return _Run(run_dir, cfg, data, manifest, state).train(verbose)
 
-    from vae_cli import callbacks as cb, commands, figures, model, plots, train as training
 
-    training.seed_everything(cfg.train.seed)
-    title = f"{data.title} · latent {cfg.model.latent_dim}"  # + the epoch
-    n_train = len(data.train)
-    strategy_scope, _ = distribution.scope(cfg.train)
-    keras.mixed_precision.set_global_policy(manifest["precision"])
-    try:
-        with strategy_scope:
-            built = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
-            training.compile_vae(built.vae, cfg.train, n_train)
-            if state is not None:
-                checkpoint.restore(built.vae, state, run_dir / checkpoint.FILENAME)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    # Saved models and figures are float32 whatever the training precision, so the
-    # files load and decode the same on machines without bfloat16 hardware.
-    final = model.build_models(cfg.model, data.image_shape, beta=cfg.train.beta, seed=cfg.train.seed)
-    training.compile_vae(final.vae, cfg.train, n_train)
+class _Run:
+    """The models of one run and what happens to the run folder as they train."""
 
-    first_epoch, rows, stopper_state, best = 0, [], None, None
-    if state is not None:
-        if state.best is not None:
-            checkpoint.check_shapes(built.vae.weights, state.best, "checkpoint best weights")
-        first_epoch, rows = state.state["epoch"], state.state["history"]
-        stopper_state, best = state.state["early_stopping"], state.best
-    log = cb.EpochLog(rows)
-    stopper = cb.EarlyStopper(cfg.train.early_stopping_patience, cfg.train.beta, stopper_state, best)
-    z_fixed = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
-    z_fixed = z_fixed.astype("float32")
+    def __init__(self, run_dir, cfg, data, manifest, state):
+        backend.load()
+        import keras
 
-    def publish(weights, epochs_done):
-        """Models and history of ``weights`` into the run folder (float32 copies)."""
-        final.vae.set_weights(weights)
-        runs.save_model(final.encoder, run_dir / runs.ENCODER)
-        runs.save_model(final.decoder, run_dir / runs.DECODER)
-        runs.save_model(final.vae, run_dir / runs.VAE)
-        runs.write_text(run_dir / "history.csv", history_csv(log.rows))
-        manifest["epochs_completed"] = epochs_done
-        runs.write_json(run_dir / runs.MANIFEST, manifest)
+        from vae_cli import model, train as training
 
-    def on_epoch(epoch):
-        weights = built.vae.get_weights()
-        final.vae.set_weights(weights)
-        cb.save_samples(final.decoder, z_fixed, run_dir / "samples" / f"epoch_{epoch:03d}.png", f"{title} · epoch {epoch}")
-        # Checkpoint last: once it names epoch k, everything of epoch k is on disk.
-        publish(weights, epoch)
+        self.dir, self.cfg, self.data, self.manifest = run_dir, cfg, data, manifest
+        training.seed_everything(cfg.train.seed)
+        n_train = len(data.train)
+        strategy_scope, _ = distribution.scope(cfg.train)
+        keras.mixed_precision.set_global_policy(manifest["precision"])
+        try:
+            with strategy_scope:
+                self.built = model.build_models(cfg.model, data.image_shape, cfg.train.beta, cfg.train.seed)
+                training.compile_vae(self.built.vae, cfg.train, n_train)
+                if state is not None:
+                    checkpoint.restore(self.built.vae, state, run_dir / checkpoint.FILENAME)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        # Saved models and figures are float32 whatever the training precision, so the
+        # files load and decode the same on machines without bfloat16 hardware.
+        self.final = model.build_models(cfg.model, data.image_shape, cfg.train.beta, cfg.train.seed)
+        training.compile_vae(self.final.vae, cfg.train, n_train)
+        self._callbacks(state)
+        self.test_images = prepare(data.test.images, cfg.data.binarize)
+        z = np.random.default_rng(cfg.train.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
+        self.z_fixed = z.astype("float32")
+
+    def _callbacks(self, state):
+        from vae_cli import callbacks as cb, train as training
+
+        self.first_epoch, rows, stopper_state, best = 0, [], None, None
+        if state is not None:
+            if state.best is not None:
+                checkpoint.check_shapes(self.built.vae.weights, state.best, "checkpoint best weights")
+            self.first_epoch, rows = state.state["epoch"], state.state["history"]
+            stopper_state, best = state.state["early_stopping"], state.best
+        train_cfg = self.cfg.train
+        self.log = cb.EpochLog(rows)
+        self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
+        self.ctrl_c = cb.CtrlC()
+        self.callbacks = [cb.NonFiniteGuard(), self.ctrl_c, self.log, self.stopper, cb.EpochEnd(self.on_epoch)]
+        if train_cfg.kl_warmup_epochs:
+            steps = training.steps_per_epoch(len(self.data.train), train_cfg.batch_size)
+            self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
+
+    def publish(self, weights, epochs_done):
+        """Models, history and manifest of ``weights`` into the run folder (float32 copies)."""
+        self.final.vae.set_weights(weights)
+        runs.save_model(self.final.encoder, self.dir / runs.ENCODER)
+        runs.save_model(self.final.decoder, self.dir / runs.DECODER)
+        runs.save_model(self.final.vae, self.dir / runs.VAE)
+        runs.write_text(self.dir / "history.csv", history_csv(self.log.rows))
+        self.manifest["epochs_completed"] = epochs_done
+        runs.write_json(self.dir / runs.MANIFEST, self.manifest)
+
+    def on_epoch(self, epoch):
+        from vae_cli import callbacks as cb
+
+        weights = self.built.vae.get_weights()
+        self.final.vae.set_weights(weights)
+        title = f"{self.data.title} · latent {self.cfg.model.latent_dim} · epoch {epoch}"
+        cb.save_samples(self.final.decoder, self.z_fixed, self.dir / "samples" / f"epoch_{epoch:03d}.png", title)
+        self.publish(weights, epoch)
+        # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
         checkpoint.save(
-            run_dir / checkpoint.FILENAME,
-            built.vae,
-            stopper.best_weights,
-            {"epoch": epoch, "history": log.rows, "early_stopping": stopper.state()},
+            self.dir / checkpoint.FILENAME,
+            self.built.vae,
+            self.stopper.best_weights,
+            {"epoch": epoch, "history": self.log.rows, "early_stopping": self.stopper.state()},
         )
 
-    ctrl_c = cb.CtrlC()
-    callbacks = [cb.NonFiniteGuard(), ctrl_c, log, stopper, cb.EpochEnd(on_epoch)]
-    if cfg.train.kl_warmup_epochs:
-        steps = training.steps_per_epoch(n_train, cfg.train.batch_size)
-        callbacks.insert(0, cb.KLWarmup(cfg.train.beta, cfg.train.kl_warmup_epochs, steps))
-    test_images = prepare(data.test.images, cfg.data.binarize)
-    val_ds = training.eval_pipeline(test_images)
-    try:
-        if not stopper.stopped and first_epoch < cfg.train.epochs:
-            training.fit(built.vae, data.train, val_ds, cfg.train, first_epoch, callbacks, verbose,
-                         cfg.data.binarize, data.image_shape)
-    except cb.StopTraining as stop:
-        _stopped(run_dir, manifest, stop, len(log.rows), cfg)
-    except OSError as exc:
-        _save_failed(run_dir, manifest, exc, len(log.rows))
-    except tf.errors.OpError as exc:  # an image file that cannot be decoded, mid-epoch
-        _mark(run_dir, manifest, "failed")
-        raise VaeError(
-            f"training stopped in epoch {len(log.rows) + 1}: {exc.message.splitlines()[0]}; fix or remove the "
-            f"file and continue with: vae train --resume {run_dir}"
-        ) from None
-    finally:
-        ctrl_c.restore()
+    def train(self, verbose):
+        tf = backend.load()
+        from vae_cli import callbacks as cb, train as training
 
-    rows = log.rows
-    if cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
-        final.vae.set_weights(stopper.best_weights)  # the best epoch, as EarlyStopping(restore_best_weights)
-        best_epoch = stopper.best_epoch
-    else:
-        final.vae.set_weights(built.vae.get_weights())
-        best_epoch = rows[-1]["epoch"]
-    try:
-        test = final.vae.evaluate(val_ds, verbose=0, return_dict=True)
-        test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
-        publish(final.vae.get_weights(), len(rows))
-        prefix = figures.title_prefix(data.title, cfg.model.latent_dim, len(rows))
-        plots.save_loss_curves(run_dir / "loss.png", history_columns(rows), prefix)
-        figures.draw_manifold(final.decoder, GRID, f"{prefix}: decoded latent grid", run_dir / "grid.png")
-        figures.draw_latent(
-            final.encoder, test_images, data.test.labels, data.class_names,
-            f"{prefix}: test-set latent means", run_dir / "latent.png",
+        cfg, done = self.cfg, len(self.log.rows)
+        self.val_ds = training.eval_pipeline(self.test_images)
+        try:
+            if not self.stopper.stopped and self.first_epoch < cfg.train.epochs:
+                training.fit(self.built.vae, self.data.train, self.val_ds, cfg.train, self.first_epoch,
+                             self.callbacks, verbose, cfg.data.binarize, self.data.image_shape)
+        except cb.StopTraining as stop:
+            _stopped(self.dir, self.manifest, stop, len(self.log.rows), cfg)
+        except OSError as exc:
+            _save_failed(self.dir, self.manifest, exc, len(self.log.rows))
+        except tf.errors.OpError as exc:  # an image file that cannot be decoded, mid-epoch
+            _mark(self.dir, self.manifest, "failed")
+            raise VaeError(
+                f"training stopped in epoch {len(self.log.rows) + 1}: {exc.message.splitlines()[0]}; fix or "
+                f"remove the file and continue with: vae train --resume {self.dir}"
+            ) from None
+        finally:
+            self.ctrl_c.restore()
+        return self.finish(done)
+
+    def finish(self, resumed_at):
+        """The final models (the best epoch's, with early stopping), test losses, figures, manifest."""
+        from vae_cli import commands, figures, plots
+
+        rows, stopper = self.log.rows, self.stopper
+        if self.cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
+            self.final.vae.set_weights(stopper.best_weights)  # as EarlyStopping(restore_best_weights=True)
+            best_epoch = stopper.best_epoch
+        else:
+            self.final.vae.set_weights(self.built.vae.get_weights())
+            best_epoch = rows[-1]["epoch"]
+        try:
+            test = self.final.vae.evaluate(self.val_ds, verbose=0, return_dict=True)
+            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
+            self.publish(self.final.vae.get_weights(), len(rows))
+            prefix = figures.title_prefix(self.data.title, self.cfg.model.latent_dim, len(rows))
+            plots.save_loss_curves(self.dir / "loss.png", history_columns(rows), prefix)
+            figures.draw_manifold(self.final.decoder, commands.GRID, f"{prefix}: decoded latent grid",
+                                  self.dir / "grid.png")
+            figures.draw_latent(self.final.encoder, self.test_images, self.data.test.labels, self.data.class_names,
+                                f"{prefix}: test-set latent means", self.dir / "latent.png")
+            commands.progress_gif(self.dir)
+        except OSError as exc:
+            _save_failed(self.dir, self.manifest, exc, len(rows))
+        self.manifest.update(
+            status="complete",
+            finished=runs.now_iso(),
+            best_epoch=best_epoch,
+            test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
         )
-        commands.progress_gif(run_dir)
-    except OSError as exc:
-        _save_failed(run_dir, manifest, exc, len(rows))
-    manifest.update(
-        status="complete",
-        finished=runs.now_iso(),
-        best_epoch=best_epoch,
-        test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
-    )
-    runs.write_json(run_dir / runs.MANIFEST, manifest)
-    seconds = [r["seconds"] for r in rows[first_epoch:]] or [r["seconds"] for r in rows]
-    return TrainResult(run_dir, len(rows), best_epoch, test, float(np.median(seconds)), first_epoch)
+        runs.write_json(self.dir / runs.MANIFEST, self.manifest)
+        seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
+        return TrainResult(self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at)
 
 
 def _mark(run_dir, manifest, status, **extra):
