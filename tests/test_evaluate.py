@@ -128,3 +128,10 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     assert entry["images"] == 16 and entry["k"] == 20 and len(entry["kl_per_dim"]) == 3
     assert entry["nll"] <= entry["negative_elbo"] + 1.0
     assert recorded["k0-samples10-static-first16"]["nll"] is None
+
+    (run_dir / "metrics.json").write_text("[1, 2]")  # damaged: refused, never replaced
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run_dir), "--k", "0", "--limit", "16"]) == 1
+    err = capsys.readouterr().err
+    assert "metrics.json is not a metrics record" in err and err.count("\n") == 1
+    assert (run_dir / "metrics.json").read_text() == "[1, 2]"

@@ -132,7 +132,7 @@ def test_interpolate_writes_strip_and_gif(capsys, run3, calls):
     from PIL import Image
 
     paths = cli(capsys, "interpolate", "--from", "3", "--to", "7", "--steps", "6", "--run", str(run3))
-    assert [p.rsplit("/", 1)[-1] for p in paths] == ["interpolation-3-7.png", "interpolation-3-7.gif"]
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["interpolation-3-7-6steps.png", "interpolation-3-7-6steps.gif"]
     png(paths[0])
     assert calls == [("encoder", 2), ("decoder", 6)]
     gif = Image.open(paths[1])
@@ -147,7 +147,7 @@ def test_interpolation_line_ends_at_the_two_codes():
 
 def test_traverse_rows_per_dimension(capsys, run3, calls):
     (path,) = cli(capsys, "traverse", "--index", "5", "--steps", "7", "--run", str(run3))
-    assert path.endswith("traverse-5.png")
+    assert path.endswith("traverse-5-7steps.png")
     png(path)
     assert calls == [("encoder", 1), ("decoder", 3 * 7)]
     z = figures.traversal_latents(np.array([1.0, 2.0, 3.0]), [1], np.array([-1.0, 0.0, 1.0]))
@@ -188,10 +188,33 @@ def test_bad_figure_requests_are_one_line(capsys, run3):
         (["sample", "--range", "cubic:1:2"], "expected ppf:LOW:HIGH"),
         (["interpolate", "--from", "100000"], "the test set has images 0 to 63"),
         (["traverse", "--dim", "3"], "latent dimensions are 0 to 2"),
+        (["sample", "--out", "grid.txt"], "ending in .png"),
+        (["interpolate", "--out", "strip.gif"], "ending in .png"),
     ):
         assert main(args + ["--run", str(run3)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_unwritable_out_is_one_line_and_exit_1(capsys, run3, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["sample", "--run", str(run3), "--out", str(blocker / "grid.png")]) == 1
+    err = capsys.readouterr().err
+    assert "a-file" in err and "check the path" in err and err.count("\n") == 1, err
+
+
+def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):
+    from vae_cli import info
+
+    # Epoch 1 ran during KL warm-up: its val_loss is low only because KL was weighted 0.5.
+    (tmp_path / "history.csv").write_text(
+        "epoch,loss,reconstruction_loss,kl_loss,val_loss,val_reconstruction_loss,val_kl_loss,seconds\n"
+        "1,0,0,0,110.0,100.0,20.0,1\n"
+        "2,0,0,0,115.0,100.0,15.0,1\n"
+    )
+    best, epochs = info._best_row(tmp_path, beta=1.0)
+    assert epochs == 2 and best["epoch"] == "2" and best["score"] == 115.0
 
 
 def test_show_summarises_without_tensorflow(run3):

@@ -168,6 +168,7 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
     assert code == 1
     run_dir = only_run(tmp_path / "out")
     assert "the disk is full" in err and f"vae train --resume {run_dir}" in err and "Traceback" not in err
+    assert "last good checkpoint (epoch 1)" in err  # epoch 2's checkpoint is the one that failed
     assert checkpoint.load(run_dir / checkpoint.FILENAME).state["epoch"] == 1
     runs.load_model(run_dir / runs.DECODER)
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]

@@ -7,6 +7,7 @@ exit code. It imports nothing heavy, so ``vae --help`` answers at once.
 import sys
 
 from vae_cli.errors import EXIT_INTERRUPTED, ConfigError, VaeError
+from vae_cli.defaults import GRID
 from vae_cli.parser import build_parser
 
 
@@ -25,7 +26,7 @@ def _train(args):
         if args.data_dir:
             overrides.append(f"data.data_dir={args.data_dir}")
         cfg = load_config(args.config, overrides)
-        result = session.start(cfg, sys.argv[1:], verbose)
+        result = session.start(cfg, args.argv, verbose)
     if result.already_finished:
         print(f"{result.run_dir} already finished ({result.epochs} epochs); nothing to resume.")
         return 0
@@ -66,7 +67,7 @@ def _sample(args):
     view = _view(args)
     if args.random is not None:
         return _print_paths(commands.sample_random(view, args.random, args.seed, args.out))
-    grid = commands.GRID if args.grid is None else args.grid
+    grid = GRID if args.grid is None else args.grid
     return _print_paths(commands.sample_grid(view, grid, args.range_text, args.dims, not args.no_axes, args.out))
 
 
@@ -122,7 +123,7 @@ def _evaluate(args):
     print(f"    KL                  {metrics.kl:9.2f}")
     if metrics.nll is not None:
         print(f"  NLL (IWAE, k={metrics.k:<5})  {metrics.nll:9.2f}")
-    if entry["binarize"] == "none":
+    if entry["binarize"] == "none" and entry["likelihood"] == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     print(f"  active units          {metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
@@ -154,6 +155,7 @@ _HANDLERS = {
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the run's manifest
     try:
         return _HANDLERS[args.command](args)
     except VaeError as exc:
@@ -161,6 +163,11 @@ def main(argv=None):
         kind = "" if exc.exit_code == EXIT_INTERRUPTED else "error: "
         print(f"vae {command}: {kind}{exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file or folder the user named that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vae {args.command}: error: {where}{exc.strerror or exc}; check the path, its permissions and "
+              "the free space", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("vae: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,4 +1,5 @@
-"""The figure commands: from a run folder to PNG and GIF files, one batched pass per figure.
+"""What the commands after training do with a run folder: figures (PNG and GIF), one batched
+pass each, and the ``metrics.json`` record of ``vae evaluate``.
 
 Each command writes into the run folder unless given ``--out``. The default
 request keeps the plain name (``grid.png``); any other request gets a name that
@@ -13,12 +14,10 @@ import numpy as np
 
 from vae_cli import backend, runs
 from vae_cli.data import DATASETS, Split, load_data, prepare
+from vae_cli.defaults import GRID, GRID_RANGE, TSNE_LIMIT
 from vae_cli.errors import ConfigError
 
-GRID = 15
-DEFAULT_RANGE = "ppf:0.05:0.95"
 GIF_SCALE = 4  # 28-pixel frames are too small to watch
-TSNE_DEFAULT_LIMIT = 2000  # exact t-SNE is quadratic: about half a minute for 2,000 points
 
 
 class RunView:
@@ -46,14 +45,20 @@ class RunView:
     def load(self, splits=("test",)):
         return load_data(runs.data_config_for_run(self.cfg, self.manifest, self.data_dir), splits, self.cfg.train.seed)
 
-    def split(self, name="test"):
-        """A data split as the model sees it at test time: float32, binarized like the training data."""
+    def split(self, name="test", pick=None):
+        """A data split as the model sees it at test time: float32, binarized like the training data.
+
+        ``pick(count)`` returns the indices to keep, chosen before a streamed folder is decoded.
+        """
         split = getattr(self.load((name,)), name)
-        if split.images is None:  # a streamed training folder: decode its files now
+        keep = np.arange(len(split)) if pick is None else pick(len(split))
+        if split.images is None:  # a streamed training folder: decode the chosen files now
             from vae_cli.userdata import decode_files
 
-            split = Split(decode_files(split.files, tuple(self.manifest["dataset"]["image_shape"])), split.labels)
-        return Split(prepare(split.images, self.cfg.data.binarize), split.labels)
+            images = decode_files([split.files[i] for i in keep], tuple(self.manifest["dataset"]["image_shape"]))
+        else:
+            images = split.images[keep]
+        return Split(prepare(images, self.cfg.data.binarize), split.labels[keep])
 
     def title(self, what):
         from vae_cli.figures import title_prefix
@@ -62,14 +67,21 @@ class RunView:
         return f"{title_prefix(dataset, self.cfg.model.latent_dim, self.manifest.get('epochs_completed', 0))}: {what}"
 
     def path(self, out, name):
-        return Path(out) if out else self.dir / name
+        if not out:
+            return self.dir / name
+        out = Path(out)
+        if out.suffix.lower() != ".png":
+            raise ConfigError(f"--out {out}: figures are written as PNG; give a file name ending in .png")
+        if out.is_dir():
+            raise ConfigError(f"--out {out} is a folder; give a file name ending in .png")
+        return out
 
 
 def _suffix(*parts):
     return "".join(f"-{p}" for p in parts if p)
 
 
-def sample_grid(view, n=GRID, range_text=DEFAULT_RANGE, dims_text=None, axes=True, out=None):
+def sample_grid(view, n=GRID, range_text=GRID_RANGE, dims_text=None, axes=True, out=None):
     from vae_cli import figures
 
     latent_dim = view.cfg.model.latent_dim
@@ -78,8 +90,8 @@ def sample_grid(view, n=GRID, range_text=DEFAULT_RANGE, dims_text=None, axes=Tru
     z_means = None
     if rng[0] == "data":
         z_means = figures.encode_means(view.encoder, view.split("test").images)
-    default = n == GRID and rng == figures.parse_range(DEFAULT_RANGE) and dims == (0, 1) and axes
-    label = "" if rng == figures.parse_range(DEFAULT_RANGE) else f"{rng[0]}{rng[1]:g}_{rng[2]:g}"
+    default = n == GRID and rng == figures.parse_range(GRID_RANGE) and dims == (0, 1) and axes
+    label = "" if rng == figures.parse_range(GRID_RANGE) else f"{rng[0]}{rng[1]:g}_{rng[2]:g}"
     name = "grid.png" if default else "grid" + _suffix(
         str(n), label, "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}", "" if axes else "plain") + ".png"
     path = view.path(out, name)
@@ -100,18 +112,23 @@ def sample_random(view, n, seed=0, out=None):
 def plot_latent(view, method="pca", split="test", limit=None, seed=0, out=None):
     from vae_cli import figures
 
-    data = view.split(split)
     if method == "tsne" and limit is None:
-        limit = TSNE_DEFAULT_LIMIT
-    chosen = np.arange(len(data.images))
-    if limit is not None and limit < len(chosen):
-        chosen = np.sort(np.random.default_rng(seed).choice(len(chosen), limit, replace=False))
+        limit = TSNE_LIMIT
+
+    def pick(count):
+        if limit is None or limit >= count:
+            return np.arange(count)
+        return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
+
+    data = view.split(split, pick)
     default = method == "pca" and split == "test" and limit is None
-    name = "latent.png" if default else "latent" + _suffix(method, split, limit and str(limit)) + ".png"
+    seeded = limit is not None or method == "tsne"  # the seed picks the subset and the t-SNE start
+    name = "latent.png" if default else "latent" + _suffix(
+        method, split, limit and str(limit), seeded and seed and f"seed{seed}") + ".png"
     path = view.path(out, name)
-    what = f"{split}-set latent means" + (f" ({len(chosen)} of {len(data.images)} images)" if len(chosen) < len(data.images) else "")
-    figures.draw_latent(view.encoder, data.images[chosen], data.labels[chosen], view.class_names,
-                        view.title(what), path, method, seed)
+    shown, total = len(data.labels), view.manifest["dataset"].get(f"{split}_images", len(data.labels))
+    what = f"{split}-set latent means" + (f" ({shown} of {total} images)" if shown < total else "")
+    figures.draw_latent(view.encoder, data.images, data.labels, view.class_names, view.title(what), path, method, seed)
     return [path]
 
 
@@ -148,7 +165,7 @@ def interpolate(view, start=None, end=None, steps=10, seed=0, out=None):
     originals = test.images[[start, end]]
     z = figures.encode_means(view.encoder, originals)
     frames = figures.batched(view.decoder, figures.interpolation_latents(z[0], z[1], steps))
-    png = view.path(out, f"interpolation-{start}-{end}.png")
+    png = view.path(out, f"interpolation-{start}-{end}" + _suffix(steps != 10 and f"{steps}steps") + ".png")
     row = np.concatenate([originals[:1], frames, originals[1:]])
     labels = [f"#{start}"] + [f"t={t:.2f}" for t in np.linspace(0, 1, steps)] + [f"#{end}"]
     what = f"straight line from z_mean of test image #{start} to #{end} ({steps} steps)"
@@ -194,7 +211,8 @@ def traverse(view, dim=None, index=None, steps=11, span=3.0, max_dims=10, seed=0
     offsets = np.linspace(-span, span, steps)
     images = figures.batched(view.decoder, figures.traversal_latents(z_center, dims, offsets))
     rows = [images[r * steps : (r + 1) * steps] for r in range(len(dims))]
-    name = f"traverse-{index}" + (f"-dim{dim}" if dim is not None else "") + ".png"
+    name = f"traverse-{index}" + _suffix(dim is not None and f"dim{dim}", steps != 11 and f"{steps}steps",
+                                         span != 3.0 and f"span{span:g}") + ".png"
     path = view.path(out, name)
     what = f"one latent dimension at a time around z_mean of test image #{index}{note}"
     plots.save_rows(path, rows, [f"z[{d}]" for d in dims], view.title(what), [f"{o:+.1f}" for o in offsets])
@@ -213,19 +231,6 @@ def _most_active(view, latent_dim, max_dims):
     return dims, f"\nthe {max_dims} of {latent_dim} dimensions whose z_mean varies most over test images"
 
 
-def progress_gif(run_dir, hold_last_ms=2000, frame_ms=400):
-    """``progress.gif`` from the per-epoch sample images, ending on the last epoch held longer."""
-    from vae_cli import plots
-
-    files = sorted((Path(run_dir) / "samples").glob("epoch_*.png"))
-    if not files:
-        return None
-    frames = [plots.read_png(f) for f in files]
-    shape = frames[0].shape
-    frames = [f for f in frames if f.shape == shape]
-    return plots.save_gif(Path(run_dir) / "progress.gif", frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])
-
-
 def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progress=None):
     """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
     import json
@@ -237,6 +242,16 @@ def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progre
     from vae_cli import evaluate as ev
     from vae_cli.model import logits_of
 
+    # Read the earlier record first: a damaged one must stop us before an hour of evaluation.
+    path = view.dir / "metrics.json"
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        recorded = str(exc)
+    if not isinstance(recorded, dict):  # never drop earlier evaluations by overwriting a damaged record
+        why = recorded if isinstance(recorded, str) else "not a JSON object"
+        raise runs.RunError(f"{path} is not a metrics record written by vae ({why}); move it aside and "
+                            "evaluate again")
     binarize = binarize or view.cfg.data.binarize
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)
@@ -264,11 +279,6 @@ def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progre
         "seed": seed,
         "versions": {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__},
     }
-    path = view.dir / "metrics.json"
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        recorded = {}
     key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
     recorded[key] = entry  # other evaluations of the run stay
     runs.write_json(path, recorded)

@@ -99,7 +99,7 @@ class TrainConfig:
 @dataclass
 class OutputConfig:
     dir: str = _opt("outputs", help="parent folder of the run folders")
-    name: Optional[str] = _opt(help="run folder prefix; default: the dataset name")
+    name: Optional[str] = _opt(help="run folder prefix; default: the dataset, image folder or npz file name")
 
 
 @dataclass

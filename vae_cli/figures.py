@@ -1,6 +1,7 @@
 """Turns trained models into the arrays each figure shows, one batched pass per figure."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def draw_manifold(decoder, n, title, path, rng=("ppf", 0.05, 0.95), dims=(0, 1),
     latent_dim = decoder.input.shape[-1]
     kind, low, high = rng
     xs = axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[0]])
-    ys = axis_values(n, kind, low, high, None if z_means is None or latent_dim < 2 else z_means[:, dims[1]])
+    ys = xs if latent_dim < 2 else axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[1]])
     images = batched(decoder, manifold_latents(xs, ys, latent_dim, dims))
     title += f"\n{describe_range(kind, low, high)}"
     if latent_dim > 2:
@@ -183,3 +184,14 @@ def traversal_latents(z_center, dims, offsets):
     for row, d in enumerate(dims):
         z[row * len(offsets) : (row + 1) * len(offsets), d] += offsets
     return z
+
+
+def progress_gif(run_dir, hold_last_ms=2000, frame_ms=400):
+    """``progress.gif`` from the per-epoch sample images, ending on the last epoch held longer."""
+    files = sorted((Path(run_dir) / "samples").glob("epoch_*.png"))
+    if not files:
+        return None
+    frames = [plots.read_png(f) for f in files]
+    shape = frames[0].shape
+    frames = [f for f in frames if f.shape == shape]
+    return plots.save_gif(Path(run_dir) / "progress.gif", frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])

@@ -31,13 +31,19 @@ def _size(n):
         n /= KIB
 
 
-def _best_row(run_dir):
+def _best_row(run_dir, beta):
+    """The epoch with the lowest test loss at the target beta (``val_loss`` is lower during KL warm-up)."""
     try:
         rows = list(csv.DictReader((run_dir / "history.csv").open(encoding="utf-8")))
     except OSError:
         return None, 0
-    scored = [r for r in rows if r.get("val_loss") and math.isfinite(float(r["val_loss"]))]
-    return (min(scored, key=lambda r: float(r["val_loss"])) if scored else None), len(rows)
+    for row in rows:
+        try:
+            row["score"] = float(row["val_reconstruction_loss"]) + beta * float(row["val_kl_loss"])
+        except (KeyError, TypeError, ValueError):
+            row["score"] = math.nan
+    scored = [r for r in rows if math.isfinite(r["score"])]
+    return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
 
 
 def summary(run=None, output_dir="outputs"):
@@ -55,11 +61,11 @@ def summary(run=None, output_dir="outputs"):
         f"training   seed {manifest.get('seed', '?')}, precision {manifest.get('precision', '?')}, "
         f"config hash {manifest.get('config_hash', '?')}",
     ]
-    best, epochs = _best_row(run_dir)
+    best, epochs = _best_row(run_dir, cfg.train.beta)
     lines.append(f"epochs     {epochs} of {cfg.train.epochs} run")
     if best:
         lines.append(
-            f"best       epoch {best['epoch']}: test loss {float(best['val_loss']):.2f} nats per image = "
+            f"best       epoch {best['epoch']}: test loss {best['score']:.2f} nats per image = "
             f"reconstruction {float(best['val_reconstruction_loss']):.2f} + KL {float(best['val_kl_loss']):.2f}"
             + ("" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}")
         )

@@ -3,6 +3,7 @@
 import argparse
 
 from vae_cli import __version__
+from vae_cli.defaults import GRID, GRID_RANGE, TSNE_LIMIT
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -98,10 +99,10 @@ def _add_sample(sub):
         "Decode an N x N grid over two latent dimensions (default), or N random draws from the prior."
     )
     kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--grid", metavar="N", type=_positive_int, default=None, help="grid size per side (default: 15)")
+    kind.add_argument("--grid", metavar="N", type=_positive_int, default=None, help=f"grid size per side (default: {GRID})")
     kind.add_argument("--random", metavar="N", type=_positive_int, default=None, help="N images from z ~ N(0, I)")
     p.add_argument(
-        "--range", metavar="SPEC", default="ppf:0.05:0.95", dest="range_text",
+        "--range", metavar="SPEC", default=GRID_RANGE, dest="range_text",
         help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX, or data[:LOW:HIGH] "
              "(percentiles of the test set's z_mean)",
     )
@@ -120,7 +121,7 @@ def _add_plot_latent(sub):
                    help="2-D projection when latent_dim > 2 (t-SNE: exact, NumPy, on --limit points)")
     p.add_argument("--split", choices=["test", "train"], default="test", help="which images to encode")
     p.add_argument("--limit", metavar="N", type=_positive_int, default=None,
-                   help="a random N of the split's images (default: all; 2000 for tsne)")
+                   help=f"a random N of the split's images (default: all; {TSNE_LIMIT} for tsne)")
     _add_seed(p, "the --limit images and the t-SNE start")
     _add_run_args(p, "latent.png or latent-<options>.png in the run folder")
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from vae_cli import config as config_mod
-from vae_cli.errors import VaeError
+from vae_cli.errors import ConfigError, VaeError
 
 MANIFEST = "run.json"
 CONFIG = "config.yaml"
@@ -140,6 +140,7 @@ def config_hash(cfg):
     settings = config_mod.to_dict(cfg)
     del settings["output"]
     del settings["data"]["data_dir"]
+    del settings["data"]["path"]  # image_folder / npz location; the data's checksum identifies the content
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -158,7 +159,13 @@ def read_manifest(run_dir):
 
 
 def read_config(run_dir):
-    return config_mod.load_config(Path(run_dir) / CONFIG)
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no {CONFIG}; the run folder is damaged: train a new run")
+    try:
+        return config_mod.load_config(path)
+    except ConfigError as exc:
+        raise RunError(f"{run_dir}'s {CONFIG} is damaged or from another version ({exc}); train a new run") from None
 
 
 def list_runs(output_dir):

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from vae_cli import __version__, backend, checkpoint, distribution, runs
+from vae_cli.config import dump_yaml
+from vae_cli.defaults import GRID
 from vae_cli.data import load_data, prepare
 from vae_cli.errors import EXIT_INTERRUPTED, VaeError
 from vae_cli.history import history_columns, history_csv
@@ -40,12 +42,13 @@ class TrainResult:
 def start(cfg, argv=(), verbose=2):
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
     distribution.prepare_devices(cfg.train)
-    data = load_data(cfg.data, seed=cfg.train.seed)  # before the run folder: no data, no empty run
-    run_dir = runs.create_run_dir(cfg.output, runs.plain_name(data.title) if data.name in USER_DATA else data.name)
-    runs.write_text(run_dir / runs.CONFIG, "# Resolved configuration of this run.\n" + _dump(cfg))
+    # Everything that can fail on bad input happens before the run folder exists.
+    data = load_data(cfg.data, seed=cfg.train.seed)
     manifest = _manifest(cfg, data, argv)
+    run_dir = runs.create_run_dir(cfg.output, runs.plain_name(data.title) if data.name in USER_DATA else data.name)
+    runs.write_text(run_dir / runs.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
     runs.write_json(run_dir / runs.MANIFEST, manifest)
-    return _train(run_dir, cfg, data, manifest, None, verbose)
+    return _Run(run_dir, cfg, data, manifest, None).train(verbose)
 
 
 def resume(run_dir, data_dir=None, verbose=2):
@@ -68,10 +71,6 @@ def resume(run_dir, data_dir=None, verbose=2):
             f"the {data.title} data found in {data.source} differs from the data this run "
             "was trained on (sha256 in run.json); point --data-dir at the original files"
         )
-    return _train(run_dir, cfg, data, manifest, state, verbose)
-
-
-def _train(run_dir, cfg, data, manifest, state, verbose):
     return _Run(run_dir, cfg, data, manifest, state).train(verbose)
 
 
@@ -110,10 +109,12 @@ class _Run:
         from vae_cli import callbacks as cb, train as training
 
         self.first_epoch, rows, stopper_state, best = 0, [], None, None
+        self.saved_epoch = 0  # the epoch the checkpoint on disk holds
         if state is not None:
             if state.best is not None:
                 checkpoint.check_shapes(self.built.vae.weights, state.best, "checkpoint best weights")
             self.first_epoch, rows = state.state["epoch"], state.state["history"]
+            self.saved_epoch = self.first_epoch
             stopper_state, best = state.state["early_stopping"], state.best
         train_cfg = self.cfg.train
         self.log = cb.EpochLog(rows)
@@ -124,9 +125,8 @@ class _Run:
             steps = training.steps_per_epoch(len(self.data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
 
-    def publish(self, weights, epochs_done):
-        """Models, history and manifest of ``weights`` into the run folder (float32 copies)."""
-        self.final.vae.set_weights(weights)
+    def publish(self, epochs_done):
+        """Models (the float32 copies), history and manifest into the run folder."""
         runs.save_model(self.final.encoder, self.dir / runs.ENCODER)
         runs.save_model(self.final.decoder, self.dir / runs.DECODER)
         runs.save_model(self.final.vae, self.dir / runs.VAE)
@@ -137,11 +137,10 @@ class _Run:
     def on_epoch(self, epoch):
         from vae_cli import callbacks as cb
 
-        weights = self.built.vae.get_weights()
-        self.final.vae.set_weights(weights)
+        self.final.vae.set_weights(self.built.vae.get_weights())
         title = f"{self.data.title} · latent {self.cfg.model.latent_dim} · epoch {epoch}"
         cb.save_samples(self.final.decoder, self.z_fixed, self.dir / "samples" / f"epoch_{epoch:03d}.png", title)
-        self.publish(weights, epoch)
+        self.publish(epoch)
         # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
         checkpoint.save(
             self.dir / checkpoint.FILENAME,
@@ -149,6 +148,7 @@ class _Run:
             self.stopper.best_weights,
             {"epoch": epoch, "history": self.log.rows, "early_stopping": self.stopper.state()},
         )
+        self.saved_epoch = epoch
 
     def train(self, verbose):
         tf = backend.load()
@@ -163,12 +163,12 @@ class _Run:
         except cb.StopTraining as stop:
             _stopped(self.dir, self.manifest, stop, len(self.log.rows), cfg)
         except OSError as exc:
-            _save_failed(self.dir, self.manifest, exc, len(self.log.rows))
-        except tf.errors.OpError as exc:  # an image file that cannot be decoded, mid-epoch
+            _save_failed(self.dir, self.manifest, exc, self.saved_epoch)
+        except tf.errors.OpError as exc:  # most often an image file that cannot be decoded, mid-epoch
             _mark(self.dir, self.manifest, "failed")
             raise VaeError(
-                f"training stopped in epoch {len(self.log.rows) + 1}: {exc.message.splitlines()[0]}; fix or "
-                f"remove the file and continue with: vae train --resume {self.dir}"
+                f"training stopped in epoch {len(self.log.rows) + 1}: {exc.message.splitlines()[0]}; "
+                "if an image file is unreadable, fix or remove it and train a new run"
             ) from None
         finally:
             self.ctrl_c.restore()
@@ -176,7 +176,7 @@ class _Run:
 
     def finish(self, resumed_at):
         """The final models (the best epoch's, with early stopping), test losses, figures, manifest."""
-        from vae_cli import commands, figures, plots
+        from vae_cli import figures, plots
 
         rows, stopper = self.log.rows, self.stopper
         if self.cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
@@ -188,16 +188,16 @@ class _Run:
         try:
             test = self.final.vae.evaluate(self.val_ds, verbose=0, return_dict=True)
             test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
-            self.publish(self.final.vae.get_weights(), len(rows))
+            self.publish(len(rows))
             prefix = figures.title_prefix(self.data.title, self.cfg.model.latent_dim, len(rows))
             plots.save_loss_curves(self.dir / "loss.png", history_columns(rows), prefix)
-            figures.draw_manifold(self.final.decoder, commands.GRID, f"{prefix}: decoded latent grid",
+            figures.draw_manifold(self.final.decoder, GRID, f"{prefix}: decoded latent grid",
                                   self.dir / "grid.png")
             figures.draw_latent(self.final.encoder, self.test_images, self.data.test.labels, self.data.class_names,
                                 f"{prefix}: test-set latent means", self.dir / "latent.png")
-            commands.progress_gif(self.dir)
+            figures.progress_gif(self.dir)
         except OSError as exc:
-            _save_failed(self.dir, self.manifest, exc, len(rows))
+            _save_failed(self.dir, self.manifest, exc, self.saved_epoch)
         self.manifest.update(
             status="complete",
             finished=runs.now_iso(),
@@ -240,12 +240,6 @@ def _save_failed(run_dir, manifest, exc, done):
         f"could not write into {run_dir}: {what}; the last good checkpoint (epoch {done}) is intact; "
         f"free space and continue with: vae train --resume {run_dir}"
     ) from None
-
-
-def _dump(cfg):
-    from vae_cli import config
-
-    return config.dump_yaml(cfg)
 
 
 def _manifest(cfg, data, argv):
