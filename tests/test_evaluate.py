@@ -135,3 +135,14 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     err = capsys.readouterr().err
     assert "metrics.json is not a metrics record" in err and err.count("\n") == 1
     assert (run_dir / "metrics.json").read_text() == "[1, 2]"
+
+
+def test_loss_plot_shows_the_objective_at_the_target_beta_not_the_warmup_weight():
+    from vae_cli.history import history_columns
+
+    # During warm-up Keras's loss weights KL by less than beta: 50 + 0.5 x 20 = 60.
+    rows = [{"epoch": 1, "loss": 60.0, "reconstruction_loss": 50.0, "kl_loss": 20.0,
+             "val_loss": 61.0, "val_reconstruction_loss": 51.0, "val_kl_loss": 20.0}]
+    columns = history_columns(rows, beta=1.0)
+    assert columns["objective"] == [70.0] and columns["val_objective"] == [71.0]
+    assert history_columns(rows, beta=2.0)["objective"] == [90.0]

@@ -17,5 +17,15 @@ def history_csv(rows):
     return buffer.getvalue()
 
 
-def history_columns(rows):
-    return {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS]}
+def history_columns(rows, beta=1.0):
+    """Columns for the loss plot, with ``objective`` = reconstruction + beta x KL.
+
+    Keras's ``loss`` carries the KL weight of the moment, which KL warm-up lowers;
+    the objective at the target beta is what the run is judged by.
+    """
+    columns = {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS]}
+    for prefix in ("", "val_"):
+        recon = np.asarray(columns[f"{prefix}reconstruction_loss"], dtype=float)
+        kl = np.asarray(columns[f"{prefix}kl_loss"], dtype=float)
+        columns[f"{prefix}objective"] = list(recon + beta * kl)
+    return columns

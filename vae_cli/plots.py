@@ -177,10 +177,11 @@ def save_latent_scatter(path, points, labels, class_names, title, axis_labels=("
     return _save(fig, path)
 
 
-def save_loss_curves(path, history, title):
-    """Total, reconstruction and KL per epoch, train and validation, one panel each."""
+def save_loss_curves(path, history, title, beta=1.0):
+    """Objective, reconstruction and KL per epoch, train and validation, one panel each."""
     epochs = np.asarray(history["epoch"])
-    parts = [("loss", "loss (-ELBO when beta = 1)"), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
+    objective = "-ELBO = reconstruction + KL" if beta == 1 else f"reconstruction + {beta:g} x KL"
+    parts = [("objective", objective), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, (key, label) in zip(axes, parts):
         ax.plot(epochs, history[key], marker="o", markersize=3, label="train")

@@ -190,7 +190,8 @@ class _Run:
             test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
             self.publish(len(rows))
             prefix = figures.title_prefix(self.data.title, self.cfg.model.latent_dim, len(rows))
-            plots.save_loss_curves(self.dir / "loss.png", history_columns(rows), prefix)
+            plots.save_loss_curves(self.dir / "loss.png", history_columns(rows, self.cfg.train.beta), prefix,
+                                    self.cfg.train.beta)
             figures.draw_manifold(self.final.decoder, GRID, f"{prefix}: decoded latent grid",
                                   self.dir / "grid.png")
             figures.draw_latent(self.final.encoder, self.test_images, self.data.test.labels, self.data.class_names,
