@@ -229,3 +229,10 @@ def test_show_summarises_without_tensorflow(run3):
     assert "status     complete" in out and "epochs     2 of 2 run" in out
     assert "best       epoch" in out and "reconstruction" in out and "KL" in out
     assert "decoder.h5" in out and "parameters" in out and "latent_dim: 3" in out
+
+
+def test_titles_of_narrow_grids_wrap_after_the_run_description():
+    title = "MNIST · latent 2 · 8 epochs: 64 samples of z ~ N(0, I), seed 0"
+    assert plots._wrap(title, 80) == title
+    lines = plots._wrap(title, 40).split("\n")
+    assert lines[0] == "MNIST · latent 2 · 8 epochs:" and all(len(line) <= 40 for line in lines)

@@ -122,7 +122,8 @@ def _evaluate(args):
     print(f"    reconstruction      {metrics.reconstruction:9.2f}")
     print(f"    KL                  {metrics.kl:9.2f}")
     if metrics.nll is not None:
-        print(f"  NLL (IWAE, k={metrics.k:<5})  {metrics.nll:9.2f}")
+        label = f"NLL (IWAE, k={metrics.k})"
+        print(f"  {label:<22}{metrics.nll:9.2f}")
     if entry["binarize"] == "none" and entry["likelihood"] == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     print(f"  active units          {metrics.active_units:6d} of {len(metrics.kl_per_dim)}")

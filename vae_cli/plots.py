@@ -4,6 +4,8 @@ Functions take arrays, not models: the callers decode each figure's images in
 one batched pass and hand them over.
 """
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -88,7 +90,9 @@ def save_image_grid(path, images, cols, title=None):
     canvas = tile(images, rows, cols, pad=1)
     width = max(3.0, cols * 0.45)
     image_height = width * canvas.shape[0] / canvas.shape[1]
-    band = 0.35 if title else 0.0
+    if title:  # narrow grids would crop a one-line title; about 5.5 points per character at size 9
+        title = _wrap(title, int(width * 72 / 5.5))
+    band = 0.2 + 0.15 * title.count("\n") + 0.15 if title else 0.0
     fig = plt.figure(figsize=(width, image_height + band))
     ax = fig.add_axes((0.0, 0.0, 1.0, image_height / (image_height + band)))
     _show(ax, canvas)
@@ -96,6 +100,14 @@ def save_image_grid(path, images, cols, title=None):
     if title:
         fig.suptitle(title, fontsize=9, y=0.995, va="top")
     return _save(fig, path, tight=False)
+
+
+def _wrap(title, chars):
+    """``title`` in lines of at most ``chars``, breaking first after the "dataset · latent · epochs:" part."""
+    if len(title) <= chars:
+        return title
+    parts = title.replace(": ", ":\n", 1).split("\n")
+    return "\n".join(line for part in parts for line in textwrap.wrap(part, chars, break_long_words=False))
 
 
 def save_rows(path, rows, row_labels, title, col_labels=None, highlight_cols=()):
