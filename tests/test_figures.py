@@ -73,6 +73,19 @@ def test_grid_is_one_batched_pass_with_dims_and_ranges(capsys, run3, calls):
     assert calls == [("decoder", 36)]
 
 
+def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
+    from vae_cli.commands import RunView
+
+    view = RunView(str(run3))
+    variance = figures.encode_means(view.encoder, view.split("test").images).var(axis=0)
+    expected = sorted(np.argsort(variance)[::-1][:2].tolist())
+    calls.clear()
+    (path,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--dims", "active")
+    assert path.endswith("grid-4.png" if expected == [0, 1] else f"grid-4-dims{expected[0]}_{expected[1]}.png")
+    png(path)
+    assert calls == [("encoder", 64), ("decoder", 16)]
+
+
 def test_grid_data_range_encodes_the_test_set_once(capsys, run3, calls, data_dir):
     (path,) = cli(capsys, "sample", "--grid", "5", "--run", str(run3), "--range", "data")
     png(path)

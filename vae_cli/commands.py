@@ -86,7 +86,12 @@ def sample_grid(view, n=GRID, range_text=GRID_RANGE, dims_text=None, axes=True, 
 
     latent_dim = view.cfg.model.latent_dim
     rng = figures.parse_range(range_text)
-    dims = figures.parse_dims(dims_text, latent_dim) if dims_text else (0, 1)
+    if dims_text == "active":  # the first two dimensions may be ones the model does not use
+        if latent_dim < 2:
+            raise ConfigError("--dims active: this run has a 1-D latent space; there is only dimension 0")
+        dims = tuple(_most_active(view, latent_dim, 2)[0])
+    else:
+        dims = figures.parse_dims(dims_text, latent_dim) if dims_text else (0, 1)
     z_means = None
     if rng[0] == "data":
         z_means = figures.encode_means(view.encoder, view.split("test").images)

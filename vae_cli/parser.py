@@ -106,7 +106,9 @@ def _add_sample(sub):
         help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX, or data[:LOW:HIGH] "
              "(percentiles of the test set's z_mean)",
     )
-    p.add_argument("--dims", metavar="I,J", default=None, help="the two latent dimensions the grid varies (default: 0,1)")
+    p.add_argument("--dims", metavar="I,J", default=None,
+                   help="the two latent dimensions the grid varies, or 'active': the two whose z_mean varies most "
+                        "over test images (default: 0,1)")
     p.add_argument("--no-axes", action="store_true", help="the grid's pixels alone, no title or ticks (for papers)")
     _add_seed(p, "the random samples")
     _add_run_args(p, "grid.png, grid-<options>.png or random-N-seedS.png in the run folder")
