@@ -209,12 +209,20 @@ def test_bad_figure_requests_are_one_line(capsys, run3):
         assert message in err and err.count("\n") == 1, err
 
 
-def test_unwritable_out_is_one_line_and_exit_1(capsys, run3, tmp_path):
+def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    assert main(["sample", "--run", str(run3), "--out", str(blocker / "grid.png")]) == 1
+    assert main(["sample", "--run", str(run3), "--out", str(blocker / "sub" / "grid.png")]) == 2
     err = capsys.readouterr().err
-    assert "a-file" in err and "check the path" in err and err.count("\n") == 1, err
+    assert "a-file is a file, not a folder" in err and err.count("\n") == 1, err
+
+    def read_only(path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(plots, "atomic_write", read_only)
+    assert main(["sample", "--run", str(run3), "--out", str(tmp_path / "grid.png")]) == 1
+    err = capsys.readouterr().err
+    assert "grid.png: Permission denied; check the path" in err and err.count("\n") == 1, err
 
 
 def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):

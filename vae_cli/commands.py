@@ -74,6 +74,9 @@ class RunView:
             raise ConfigError(f"--out {out}: figures are written as PNG; give a file name ending in .png")
         if out.is_dir():
             raise ConfigError(f"--out {out} is a folder; give a file name ending in .png")
+        existing = next(p for p in out.parents if p.exists())  # missing folders are created
+        if not existing.is_dir():
+            raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
         return out
 
 
