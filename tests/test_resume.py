@@ -235,15 +235,18 @@ def test_resume_of_a_finished_run_changes_nothing(data_dir, tmp_path, capsys):
         ("no-checkpoint", ["--resume", "{run}"], 1, "never finished an epoch, so there is nothing to resume"),
         ("empty", ["--resume", "{run}", "--set", "train.epochs=3"], 2, "--resume uses the run's own config.yaml"),
         ("missing", ["--resume", "{run}"], 1, "does not exist"),
+        ("edited-config", ["--resume", "{run}"], 1, "config.yaml has changed since this run started"),
     ],
 )
 def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
     run_dir = tmp_path / "run"
     if setup != "missing":
         run_dir.mkdir()
-    if setup == "no-checkpoint":
-        (run_dir / "run.json").write_text('{"status": "running", "dataset": {"source": "keras"}}')
+    if setup in ("no-checkpoint", "edited-config"):
         (run_dir / "config.yaml").write_text("train:\n  epochs: 2\n")
+        recorded = runs.config_hash(runs.read_config(run_dir)) if setup == "no-checkpoint" else "0123456789abcdef"
+        (run_dir / "run.json").write_text(
+            json.dumps({"status": "running", "dataset": {"source": "keras"}, "config_hash": recorded}))
     assert main(["train", *[a.format(run=run_dir) for a in args]]) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -62,6 +62,12 @@ def resume(run_dir, data_dir=None, verbose=2):
         epochs = manifest.get("epochs_completed", 0)
         return TrainResult(run_dir, epochs, manifest.get("best_epoch", epochs), manifest.get("test", {}), 0.0,
                            epochs, already_finished=True)
+    recorded = manifest.get("config_hash")
+    if recorded and recorded != runs.config_hash(cfg):
+        raise runs.RunError(
+            f"{run_dir / runs.CONFIG} has changed since this run started, so its checkpoint no longer fits it; "
+            "undo the edit, or train a new run with the new settings"
+        )
     state = checkpoint.load(run_dir / checkpoint.FILENAME)
     runs.remove_stale_temporaries(run_dir)
     distribution.prepare_devices(cfg.train)
