@@ -78,12 +78,14 @@ def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
 
     view = RunView(str(run3))
     variance = figures.encode_means(view.encoder, view.split("test").images).var(axis=0)
-    expected = sorted(np.argsort(variance)[::-1][:2].tolist())
     calls.clear()
     (path,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--dims", "active")
-    assert path.endswith("grid-4.png" if expected == [0, 1] else f"grid-4-dims{expected[0]}_{expected[1]}.png")
     png(path)
     assert calls == [("encoder", 64), ("decoder", 16)]
+    name = path.rsplit("/", 1)[-1]
+    chosen = [0, 1] if name == "grid-4.png" else [int(d) for d in name[len("grid-4-dims"):-4].split("_")]
+    others = [d for d in range(3) if d not in chosen]
+    assert min(variance[chosen]) >= max(variance[others])  # the two most varied, whatever their indices
 
 
 def test_grid_data_range_encodes_the_test_set_once(capsys, run3, calls, data_dir):

@@ -94,6 +94,15 @@ def test_damaged_manifest(capsys, trained_run, tmp_path):
     assert "cannot read" in one_line_error(capsys, ["sample", "--run", str(run_dir)])
 
 
+def test_missing_or_damaged_run_config(capsys, trained_run, tmp_path):
+    run_dir = copy_run(trained_run, tmp_path)
+    (run_dir / "config.yaml").unlink()
+    assert "has no config.yaml; the run folder is damaged" in one_line_error(capsys, ["sample", "--run", str(run_dir)])
+    (run_dir / "config.yaml").write_text("model:\n  latent_dimm: 2\n")
+    err = one_line_error(capsys, ["sample", "--run", str(run_dir)])
+    assert "config.yaml is damaged or from another version" in err and "latent_dimm" in err
+
+
 def test_output_folder_that_cannot_be_created(capsys, data_dir, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

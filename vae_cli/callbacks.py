@@ -140,4 +140,5 @@ def save_samples(decoder, z, path, title):
     from vae_cli.figures import batched
 
     images = batched(decoder, z)
-    plots.save_image_grid(path, images, int(np.ceil(np.sqrt(len(z)))), title)
+    # Unwrapped: every epoch's image must have the same size to become a frame of progress.gif.
+    plots.save_image_grid(path, images, int(np.ceil(np.sqrt(len(z)))), title, wrap=False)

@@ -89,15 +89,17 @@ def sample_grid(view, n=GRID, range_text=GRID_RANGE, dims_text=None, axes=True, 
 
     latent_dim = view.cfg.model.latent_dim
     rng = figures.parse_range(range_text)
-    if dims_text == "active":  # the first two dimensions may be ones the model does not use
-        if latent_dim < 2:
-            raise ConfigError("--dims active: this run has a 1-D latent space; there is only dimension 0")
-        dims = tuple(_most_active(view, latent_dim, 2)[0])
-    else:
-        dims = figures.parse_dims(dims_text, latent_dim) if dims_text else (0, 1)
+    active = dims_text == "active"  # the first two dimensions may be ones the model does not use
+    if active and latent_dim < 2:
+        raise ConfigError("--dims active: this run has a 1-D latent space; there is only dimension 0")
+    dims = (0, 1) if active or not dims_text else figures.parse_dims(dims_text, latent_dim)
+    if out:
+        view.path(out, None)  # a bad --out fails before the test set is encoded
     z_means = None
-    if rng[0] == "data":
+    if rng[0] == "data" or active:
         z_means = figures.encode_means(view.encoder, view.split("test").images)
+    if active:
+        dims = tuple(_most_varied(z_means, 2))
     default = n == GRID and rng == figures.parse_range(GRID_RANGE) and dims == (0, 1) and axes
     label = "" if rng == figures.parse_range(GRID_RANGE) else f"{rng[0]}{rng[1]:g}_{rng[2]:g}"
     name = "grid.png" if default else "grid" + _suffix(
@@ -233,10 +235,13 @@ def _most_active(view, latent_dim, max_dims):
         return list(range(latent_dim)), ""
     from vae_cli import figures
 
-    sample = view.split("test").images[:2000]
-    variance = figures.encode_means(view.encoder, sample).var(axis=0)
-    dims = sorted(np.argsort(variance)[::-1][:max_dims].tolist())
+    dims = _most_varied(figures.encode_means(view.encoder, view.split("test").images[:2000]), max_dims)
     return dims, f"\nthe {max_dims} of {latent_dim} dimensions whose z_mean varies most over test images"
+
+
+def _most_varied(z_means, count):
+    """The ``count`` latent dimensions whose posterior means vary most over the images, in index order."""
+    return sorted(np.argsort(z_means.var(axis=0))[::-1][:count].tolist())
 
 
 def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progress=None):

@@ -34,8 +34,9 @@ def _size(n):
 def _best_row(run_dir, beta):
     """The epoch with the lowest test loss at the target beta (``val_loss`` is lower during KL warm-up)."""
     try:
-        rows = list(csv.DictReader((run_dir / "history.csv").open(encoding="utf-8")))
-    except OSError:
+        with (run_dir / "history.csv").open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, ValueError, csv.Error):  # missing or damaged: show the rest of the run
         return None, 0
     for row in rows:
         try:

@@ -135,7 +135,7 @@ def _add_reconstruct(sub):
     )
     p.add_argument("-n", metavar="N", type=_positive_int, default=10, help="how many test images")
     _add_seed(p, "the test images")
-    _add_run_args(p, "reconstructions.png in the run folder")
+    _add_run_args(p, "reconstructions.png, or reconstructions-N-seedS.png, in the run folder")
 
 
 def _add_interpolate(sub):
@@ -149,7 +149,7 @@ def _add_interpolate(sub):
                    help="test image index to end at (default: random of another class)")
     p.add_argument("--steps", metavar="N", type=_int_at_least(2), default=10, help="decoded points, ends included")
     _add_seed(p, "the images when --from/--to are not given")
-    _add_run_args(p, "interpolation-I-J.png and .gif in the run folder")
+    _add_run_args(p, "interpolation-I-J[-Nsteps].png and .gif in the run folder")
 
 
 def _add_traverse(sub):
@@ -163,7 +163,7 @@ def _add_traverse(sub):
     p.add_argument("--steps", metavar="N", type=_int_at_least(2), default=11, help="values per dimension")
     p.add_argument("--span", metavar="S", type=_positive_float, default=3.0, help="move each dimension by -S..+S")
     _add_seed(p, "the test image")
-    _add_run_args(p, "traverse-I.png in the run folder")
+    _add_run_args(p, "traverse-I[-dimK][-Nsteps][-spanS].png in the run folder")
 
 
 def _add_evaluate(sub):

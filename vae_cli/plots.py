@@ -77,7 +77,7 @@ def _tick_labels(values):
     return [f"{round(float(v), 2) + 0.0:.2f}" for v in values]  # + 0.0 turns -0.0 into 0.0
 
 
-def save_image_grid(path, images, cols, title=None):
+def save_image_grid(path, images, cols, title=None, wrap=True):
     """Images in a grid without axes (epoch samples, random samples).
 
     The figure size depends only on the grid's shape, so the per-epoch sample
@@ -90,7 +90,7 @@ def save_image_grid(path, images, cols, title=None):
     canvas = tile(images, rows, cols, pad=1)
     width = max(3.0, cols * 0.45)
     image_height = width * canvas.shape[0] / canvas.shape[1]
-    if title:  # narrow grids would crop a one-line title; about 5.5 points per character at size 9
+    if title and wrap:  # narrow grids would crop a one-line title; about 5.5 points per character at size 9
         title = _wrap(title, int(width * 72 / 5.5))
     band = 0.2 + 0.15 * title.count("\n") + 0.15 if title else 0.0
     fig = plt.figure(figsize=(width, image_height + band))

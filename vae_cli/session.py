@@ -63,7 +63,8 @@ def resume(run_dir, data_dir=None, verbose=2):
         return TrainResult(run_dir, epochs, manifest.get("best_epoch", epochs), manifest.get("test", {}), 0.0,
                            epochs, already_finished=True)
     recorded = manifest.get("config_hash")
-    if recorded and recorded != runs.config_hash(cfg):
+    same_version = manifest.get("versions", {}).get("vae_cli", __version__) == __version__  # new keys change hashes
+    if recorded and same_version and recorded != runs.config_hash(cfg):
         raise runs.RunError(
             f"{run_dir / runs.CONFIG} has changed since this run started, so its checkpoint no longer fits it; "
             "undo the edit, or train a new run with the new settings"
