@@ -99,7 +99,7 @@ def _traverse(args):
 def _evaluate(args):
     import time
 
-    from vae_cli import commands
+    from vae_cli import metrics as record
 
     started = time.monotonic()
 
@@ -113,7 +113,7 @@ def _evaluate(args):
               end=end, file=sys.stderr, flush=True)
 
     view = _view(args)
-    metrics, entry, path = commands.evaluate(view, args.k, args.samples, args.binarize, args.limit, args.seed,
+    metrics, entry, path = record.evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed,
                                              progress)
     treated = entry["binarize"] + ("" if entry["binarize"] == entry["trained_with_binarize"]
                                    else f" (trained with {entry['trained_with_binarize']})")

@@ -1,5 +1,4 @@
-"""What the commands after training do with a run folder: figures (PNG and GIF), one batched
-pass each, and the ``metrics.json`` record of ``vae evaluate``.
+"""The figure commands: from a run folder to PNG and GIF files, one batched pass per figure.
 
 Each command writes into the run folder unless given ``--out``. The default
 request keeps the plain name (``grid.png``); any other request gets a name that
@@ -242,57 +241,3 @@ def _most_active(view, latent_dim, max_dims):
 def _most_varied(z_means, count):
     """The ``count`` latent dimensions whose posterior means vary most over the images, in index order."""
     return sorted(np.argsort(z_means.var(axis=0))[::-1][:count].tolist())
-
-
-def evaluate(view, k=5000, samples=10, binarize=None, limit=None, seed=0, progress=None):
-    """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
-    import json
-    import platform
-    from datetime import datetime, timezone
-
-    import keras
-
-    from vae_cli import evaluate as ev
-    from vae_cli.model import logits_of
-
-    # Read the earlier record first: a damaged one must stop us before an hour of evaluation.
-    path = view.dir / "metrics.json"
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError) as exc:
-        recorded = str(exc)
-    if not isinstance(recorded, dict):  # never drop earlier evaluations by overwriting a damaged record
-        why = recorded if isinstance(recorded, str) else "not a JSON object"
-        raise runs.RunError(f"{path} is not a metrics record written by vae ({why}); move it aside and "
-                            "evaluate again")
-    binarize = binarize or view.cfg.data.binarize
-    raw = view.load(("test",)).test
-    images = prepare(raw.images[:limit] if limit else raw.images, binarize)
-    log_sigma = None
-    if view.cfg.model.likelihood == "gaussian":
-        loss_layer = runs.load_model(view.dir / runs.VAE).get_layer("vae_loss")
-        log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
-    metrics = ev.evaluate(view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress,
-                          log_sigma=log_sigma)
-    entry = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "images": metrics.images,
-        "k": k,
-        "samples": samples,
-        "binarize": binarize,
-        "trained_with_binarize": view.cfg.data.binarize,
-        "likelihood": view.cfg.model.likelihood,
-        "negative_elbo": metrics.negative_elbo,
-        "reconstruction": metrics.reconstruction,
-        "kl": metrics.kl,
-        "nll": metrics.nll,
-        "active_units": metrics.active_units,
-        "kl_per_dim": metrics.kl_per_dim,
-        "seconds": metrics.seconds,
-        "seed": seed,
-        "versions": {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__},
-    }
-    key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
-    recorded[key] = entry  # other evaluations of the run stay
-    runs.write_json(path, recorded)
-    return metrics, entry, path
