@@ -152,18 +152,13 @@ def reconstruct(view, n=10, seed=0, out=None):
     rows, labels = [], []
     for start in range(0, len(picked), cols):
         block = slice(start, start + cols)
-        rows += [_pad(originals[block], cols), _pad(recon[block], cols)]
+        rows += [plots.pad_to(originals[block], cols), plots.pad_to(recon[block], cols)]
         labels += ["test", "reconstructed"]
     name = "reconstructions.png" if (n, seed) == (10, 0) else f"reconstructions-{n}-seed{seed}.png"
     path = view.path(out, name)
     title = view.title(f"{len(picked)} test images (seed {seed}) and their reconstructions from z_mean")
     plots.save_rows(path, rows, labels, title)
     return [path]
-
-
-def _pad(images, cols):
-    missing = cols - len(images)
-    return images if not missing else np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
 
 
 def interpolate(view, start=None, end=None, steps=10, seed=0, out=None):
@@ -187,11 +182,15 @@ def interpolate(view, start=None, end=None, steps=10, seed=0, out=None):
     return [png, gif]
 
 
+def _check_index(option, index, count):
+    if index is not None and not 0 <= index < count:
+        raise ConfigError(f"{option} {index}: the test set has images 0 to {count - 1}")
+
+
 def _pair(labels, start, end, seed):
     count = len(labels)
-    for name, index in (("--from", start), ("--to", end)):
-        if index is not None and not 0 <= index < count:
-            raise ConfigError(f"{name} {index}: the test set has images 0 to {count - 1}")
+    _check_index("--from", start, count)
+    _check_index("--to", end, count)
     rng = np.random.default_rng(seed)
     if start is None:
         start = int(rng.integers(count))
@@ -208,10 +207,9 @@ def traverse(view, dim=None, index=None, steps=11, span=3.0, max_dims=10, seed=0
     if dim is not None and not 0 <= dim < latent_dim:
         raise ConfigError(f"--dim {dim}: this run's latent dimensions are 0 to {latent_dim - 1}")
     test = view.split("test")
+    _check_index("--index", index, len(test.labels))
     if index is None:
         index = int(np.random.default_rng(seed).integers(len(test.labels)))
-    elif not 0 <= index < len(test.labels):
-        raise ConfigError(f"--index {index}: the test set has images 0 to {len(test.labels) - 1}")
     z_center = figures.encode_means(view.encoder, test.images[[index]])[0]
     if dim is not None:
         dims, note = [dim], ""

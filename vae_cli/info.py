@@ -49,7 +49,7 @@ def _best_row(run_dir, beta):
 
 def summary(run=None, output_dir="outputs"):
     """The lines ``vae show`` prints."""
-    run_dir = runs.resolve_run(run, output_dir) if run is None else _existing_run(run)
+    run_dir = runs.resolve_run(run, output_dir) if run is None else runs.existing_folder(run)
     manifest = runs.read_manifest(run_dir)
     cfg = runs.read_config(run_dir)
     dataset = manifest.get("dataset", {})
@@ -83,13 +83,3 @@ def summary(run=None, output_dir="outputs"):
     lines.append("config")
     lines += [f"  {line}" for line in dump_yaml(cfg).splitlines()]
     return lines
-
-
-def _existing_run(run):
-    from pathlib import Path
-
-    run_dir = Path(run)
-    if not run_dir.is_dir():
-        raise runs.RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
-    runs.read_manifest(run_dir)
-    return run_dir

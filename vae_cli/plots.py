@@ -32,6 +32,12 @@ def tile(images, rows, cols, pad=0):
     return canvas[..., 0] if c == 1 else canvas
 
 
+def pad_to(images, count):
+    """``images`` followed by blank (white) ones up to ``count``, to fill a grid's last row."""
+    missing = count - len(images)
+    return images if missing <= 0 else np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
+
+
 def _show(ax, canvas):
     grey = canvas.ndim == 2
     ax.imshow(canvas, cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -84,9 +90,7 @@ def save_image_grid(path, images, cols, title=None, wrap=True):
     images share one size and stack into the progress GIF.
     """
     rows = int(np.ceil(len(images) / cols))
-    missing = rows * cols - len(images)
-    if missing:
-        images = np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
+    images = pad_to(images, rows * cols)
     canvas = tile(images, rows, cols, pad=1)
     width = max(3.0, cols * 0.45)
     image_height = width * canvas.shape[0] / canvas.shape[1]

@@ -194,12 +194,18 @@ def resolve_run(run=None, output_dir="outputs"):
                 "or pass --run DIR"
             )
         return runs[-1]
-    run_dir = Path(run)
-    if not run_dir.is_dir():
-        raise RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
+    run_dir = existing_folder(run)
     read_manifest(run_dir)
     if not (run_dir / DECODER).is_file():
         raise RunError(f"{run_dir} has no {DECODER} yet (training did not finish an epoch); train it first")
+    return run_dir
+
+
+def existing_folder(run):
+    """``run`` as a Path, if it is a folder; whether it is a run is for ``read_manifest`` to say."""
+    run_dir = Path(run)
+    if not run_dir.is_dir():
+        raise RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
     return run_dir
 
 

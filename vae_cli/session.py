@@ -53,9 +53,7 @@ def start(cfg, argv=(), verbose=2):
 
 def resume(run_dir, data_dir=None, verbose=2):
     """Continues an interrupted run from its last completed epoch."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise runs.RunError(f"run folder {run_dir} does not exist; pass a folder made by `vae train`")
+    run_dir = runs.existing_folder(run_dir)
     manifest = runs.read_manifest(run_dir)
     cfg = runs.read_config(run_dir)
     if manifest.get("status") == "complete":
