@@ -214,7 +214,7 @@ def traverse(view, dim=None, index=None, steps=11, span=3.0, max_dims=10, seed=0
     if dim is not None:
         dims, note = [dim], ""
     else:
-        dims, note = _most_active(view, latent_dim, max_dims)
+        dims, note = _most_active(view.encoder, test.images, latent_dim, max_dims)
     offsets = np.linspace(-span, span, steps)
     images = figures.batched(view.decoder, figures.traversal_latents(z_center, dims, offsets))
     rows = [images[r * steps : (r + 1) * steps] for r in range(len(dims))]
@@ -226,13 +226,13 @@ def traverse(view, dim=None, index=None, steps=11, span=3.0, max_dims=10, seed=0
     return [path]
 
 
-def _most_active(view, latent_dim, max_dims):
+def _most_active(encoder, test_images, latent_dim, max_dims):
     """All dimensions, or the ``max_dims`` whose posterior means vary most over test images."""
     if latent_dim <= max_dims:
         return list(range(latent_dim)), ""
     from vae_cli import figures
 
-    dims = _most_varied(figures.encode_means(view.encoder, view.split("test").images[:2000]), max_dims)
+    dims = _most_varied(figures.encode_means(encoder, test_images[:2000]), max_dims)
     return dims, f"\nthe {max_dims} of {latent_dim} dimensions whose z_mean varies most over test images"
 
 
