@@ -48,3 +48,22 @@ def resolve_precision(setting):
     if tf.config.list_physical_devices("GPU") or not cpu_has_native_bfloat16():
         return "float32"
     return "mixed_bfloat16"
+
+
+def versions():
+    """The package versions a result depends on, for run.json and metrics.json."""
+    import platform
+
+    import keras
+    import numpy as np
+
+    from vae_cli import __version__
+
+    tf = load()
+    return {
+        "vae_cli": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }

@@ -2,12 +2,11 @@
 recorded in the run's ``metrics.json`` beside earlier evaluations."""
 
 import json
-import platform
 from datetime import datetime, timezone
 
 import numpy as np
 
-from vae_cli import runs
+from vae_cli import backend, runs
 from vae_cli.data import prepare
 
 
@@ -53,7 +52,7 @@ def evaluate_run(view, k=5000, samples=10, binarize=None, limit=None, seed=0, pr
         "kl_per_dim": metrics.kl_per_dim,
         "seconds": metrics.seconds,
         "seed": seed,
-        "versions": {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__},
+        "versions": backend.versions(),
     }
     key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
     recorded[key] = entry  # other evaluations of the run stay

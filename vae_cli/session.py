@@ -249,11 +249,7 @@ def _save_failed(run_dir, manifest, exc, done):
 
 
 def _manifest(cfg, data, argv):
-    import platform
-
     tf = backend.load()
-    import keras
-
     return {
         "status": "running",
         "created": runs.now_iso(),
@@ -277,12 +273,6 @@ def _manifest(cfg, data, argv):
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
             "cpu_count": os.cpu_count(),
         },
-        "versions": {
-            "vae_cli": __version__,
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-        },
+        "versions": backend.versions(),
     }
 
