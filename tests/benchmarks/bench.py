@@ -25,7 +25,7 @@ import step_costs  # this folder is on sys.path when bench.py runs as a script
 
 ROOT = Path(__file__).resolve().parents[2]
 VAE = [sys.executable, "-m", "vae_cli"]
-SHIPPED = ROOT / "configs" / "mnist.yaml"
+SHIPPED = step_costs.SHIPPED
 TMP = Path(tempfile.mkdtemp(prefix="vae-bench-"))
 
 

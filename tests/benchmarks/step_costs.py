@@ -110,8 +110,8 @@ def bench_throughput(args):
     print("| --- | --- | --- | --- | --- |")
     for name, model_cfg, batch, policy, numpy_arrays in cases:
         rate = images_per_second(model_cfg, images, batch, policy, numpy_arrays, args.repeats_steps)
-        floor = rate * training_flops(model_cfg) / 1e9 / peak
-        print(f"| {name} | {batch} | {rate:.0f} | {60000 / rate:.1f} | {floor:.0%} |", flush=True)
+        fraction = rate * training_flops(model_cfg) / 1e9 / peak
+        print(f"| {name} | {batch} | {rate:.0f} | {60000 / rate:.1f} | {fraction:.0%} |", flush=True)
 
 
 def bench_layers(args):
@@ -169,7 +169,8 @@ def _median_call(fn, x, repeats, calls=20):
         start = time.perf_counter()
         for _ in range(calls):
             out = fn(x)
-        [o.numpy() for o in out]
+        for tensor in out:
+            tensor.numpy()  # wait for the last call to finish
         times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
 
