@@ -5,7 +5,6 @@ full dotted key, because a silently ignored typo costs a whole training run.
 """
 
 import dataclasses
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Literal, Optional
 import yaml
 
 from vae_cli.errors import ConfigError
+from vae_cli.yamlfile import parse_yaml
 
 
 def _opt(default=None, *, min=None, max=None, help=""):
@@ -108,48 +108,6 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-3`` as a float and refuses duplicate keys."""
-
-
-# YAML 1.1 wants a dot in every float ("1.0e-3"); people write "1e-3".
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def parse_yaml(text, source):
-    loader = None
-    try:
-        loader = _Loader(text)  # a SafeLoader: plain data only, never Python objects
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
 
 def load_config(path=None, overrides=()):
