@@ -90,27 +90,28 @@ def bench_throughput(args):
     cfg = load_config(SHIPPED)
     precision = backend.resolve_precision(cfg.train.precision)
     images = _train_images(args)[:12800]
-    classic, shipped = ModelConfig(), cfg.model  # the classic script's model is the default one
+    models = {"classic": ModelConfig(), "shipped": cfg.model}  # the classic script's model is the default one
+    flops = {kind: training_flops(model_cfg) for kind, model_cfg in models.items()}
     peak = matmul_gflops(tf)
     batch = cfg.train.batch_size
     cases = [
-        ("classic: NumPy arrays to fit, float32", classic, 32, "float32", True),
-        ("tf.data pipeline, float32", classic, 32, "float32", False),
-        (f"tf.data pipeline, {precision}", classic, 32, precision, False),
-        ("tf.data pipeline, float32", classic, batch, "float32", False),
-        (f"tf.data pipeline, {precision}", classic, batch, precision, False),
-        (f"shipped model (encoder Dense {shipped.encoder_dense}): tf.data, {precision}", shipped, batch, precision,
-         False),
+        ("classic: NumPy arrays to fit, float32", "classic", 32, "float32", True),
+        ("tf.data pipeline, float32", "classic", 32, "float32", False),
+        (f"tf.data pipeline, {precision}", "classic", 32, precision, False),
+        ("tf.data pipeline, float32", "classic", batch, "float32", False),
+        (f"tf.data pipeline, {precision}", "classic", batch, precision, False),
+        (f"shipped model (encoder Dense {cfg.model.encoder_dense}): tf.data, {precision}", "shipped", batch,
+         precision, False),
     ]
     print(f"\n## Training throughput (median over {args.repeats_steps} x {len(images)} images, per-step times)\n")
-    print(f"The classic model costs {training_flops(classic) / 1e6:.1f} MFLOP per image per training step, the "
-          f"shipped one {training_flops(shipped) / 1e6:.1f}; the float32 matrix product on this machine runs at "
+    print(f"The classic model costs {flops['classic'] / 1e6:.1f} MFLOP per image per training step, the "
+          f"shipped one {flops['shipped'] / 1e6:.1f}; the float32 matrix product on this machine runs at "
           f"{peak:.0f} GFLOP/s.\n")
     print("| setting | batch | images/s | s per 60k epoch (steps only) | fraction of FLOP floor |")
     print("| --- | --- | --- | --- | --- |")
-    for name, model_cfg, batch, policy, numpy_arrays in cases:
-        rate = images_per_second(model_cfg, images, batch, policy, numpy_arrays, args.repeats_steps)
-        fraction = rate * training_flops(model_cfg) / 1e9 / peak
+    for name, kind, batch, policy, numpy_arrays in cases:
+        rate = images_per_second(models[kind], images, batch, policy, numpy_arrays, args.repeats_steps)
+        fraction = rate * flops[kind] / 1e9 / peak
         print(f"| {name} | {batch} | {rate:.0f} | {60000 / rate:.1f} | {fraction:.0%} |", flush=True)
 
 
