@@ -26,7 +26,7 @@ def test_training_flops_of_the_classic_model_match_a_count_by_hand():
 
 
 def test_compute_layers_lists_encoder_then_decoder_in_data_order():
-    from vae_cli.model import build_models
+    from vae_cli.model.build import build_models
 
     vae = build_models(ModelConfig(), (28, 28, 1)).vae
     names = [layer.name for layer in step_costs.compute_layers(vae)]

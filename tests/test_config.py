@@ -1,7 +1,14 @@
 import pytest
 
-from vae_cli.config import Config, dump_yaml, load_config
+from vae_cli import config
+from vae_cli.cli.options import set_override
+from vae_cli.config import Config, dump_yaml
 from vae_cli.errors import ConfigError
+
+
+def load_config(path=None, items=()):
+    """The config as ``vae train --config PATH --set ITEM ...`` reads it."""
+    return config.load_config(path, [set_override(item) for item in items])
 
 
 def write(tmp_path, text, name="c.yaml"):

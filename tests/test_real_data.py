@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import real_data_dir
-from vae_cli.cli import main
+from vae_cli.cli.main import main
 from vae_cli.config import DataConfig
-from vae_cli.data import load_data
+from vae_cli.data.load import load_data
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])

@@ -1,5 +1,5 @@
 import sys
 
-from vae_cli.cli import main
+from vae_cli.cli.main import main
 
 sys.exit(main())

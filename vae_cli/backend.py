@@ -1,9 +1,12 @@
 """Loads TensorFlow and Keras once, quietly, on first use by a command."""
 
+from __future__ import annotations
+
 import os
+from types import ModuleType
 
 
-def load():
+def load() -> ModuleType:
     """Imports TensorFlow with its C++ start-up log silenced; returns the module.
 
     TensorFlow 2.16+ writes CUDA-probing and oneDNN notes to fd 2 during import
@@ -30,7 +33,7 @@ def load():
     return tf
 
 
-def cpu_has_native_bfloat16():
+def cpu_has_native_bfloat16() -> bool:
     """True on CPUs with bfloat16 arithmetic (AVX512_BF16 or AMX), where oneDNN runs it fast."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
@@ -40,7 +43,7 @@ def cpu_has_native_bfloat16():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(setting):
+def resolve_precision(setting: str) -> str:
     """The Keras dtype policy for ``train.precision``; bfloat16 elsewhere is emulated and slow."""
     if setting != "auto":
         return setting
@@ -50,7 +53,7 @@ def resolve_precision(setting):
     return "mixed_bfloat16"
 
 
-def versions():
+def versions() -> dict[str, str]:
     """The package versions a result depends on, for run.json and metrics.json."""
     import platform
 

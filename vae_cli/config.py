@@ -1,19 +1,23 @@
-"""Typed run configuration: dataclass defaults, YAML files and ``--set`` overrides.
+"""Typed run configuration: dataclass defaults, YAML files and dotted-key overrides.
 
 Unknown keys, wrong types and out-of-range values are errors that name the
 full dotted key, because a silently ignored typo costs a whole training run.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 
-from vae_cli.errors import ConfigError
+from vae_cli.errors import ConfigError, Fix
+from vae_cli.names import DATASET_KINDS, USER_DATASETS
 from vae_cli.yamlfile import parse_yaml
 
 
@@ -27,7 +31,7 @@ def _list(default, *, min=None, help=""):
 
 @dataclass
 class DataConfig:
-    dataset: Literal["mnist", "fashion_mnist", "image_folder", "npz"] = _opt(
+    dataset: Literal[DATASET_KINDS] = _opt(
         "mnist", help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)"
     )
     data_dir: Optional[str] = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
@@ -110,15 +114,15 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
-def load_config(path=None, overrides=()):
-    """Defaults <- YAML file <- ``KEY=VALUE`` overrides, validated."""
-    raw = {}
+def load_config(path: str | Path | None = None, overrides: Iterable[tuple[str, Any]] = ()) -> Config:
+    """Defaults <- YAML file <- ``(dotted key, value)`` overrides, validated."""
+    raw: dict = {}
     if path is not None:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
+            raise ConfigError(f"config file {path} does not exist", Fix("config_file")) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from None
         raw = parse_yaml(text, path)
@@ -126,30 +130,21 @@ def load_config(path=None, overrides=()):
             raw = {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, train, output)")
-    for item in overrides:
-        key, value = _parse_override(item)
-        _set_dotted(raw, key, value)
+    for key, value in overrides:
+        set_dotted(raw, key, value)
     return from_dict(raw)
 
 
-def _parse_override(item):
-    key, sep, text = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example --set train.epochs=3")
-    return key.strip(), parse_yaml(text, f"--set {key.strip()}")
-
-
-def _set_dotted(raw, key, value):
-    section, dot, name = key.partition(".")
-    if not dot or "." in name:
-        raise ConfigError(f"--set {key}: keys are SECTION.NAME, for example train.epochs")
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    """Sets ``SECTION.NAME`` in nested dicts; the key's shape is checked by the caller."""
+    section, _, name = key.partition(".")
     target = raw.setdefault(section, {})
     if not isinstance(target, dict):
         raise ConfigError(f"{section}: must be a mapping, got {type(target).__name__}")
     target[name] = value
 
 
-def from_dict(raw):
+def from_dict(raw: dict) -> Config:
     """Builds a validated ``Config`` from nested dicts."""
     sections = {}
     for f in dataclasses.fields(Config):
@@ -168,7 +163,7 @@ def from_dict(raw):
 def _check_together(cfg):
     """Rules that involve more than one key."""
     data, train = cfg.data, cfg.train
-    if data.dataset in ("image_folder", "npz") and not data.path:
+    if data.dataset in USER_DATASETS and not data.path:
         raise ConfigError(f"data.path: required with data.dataset: {data.dataset} (the folder or .npz file to read)")
     if data.image_size is not None and len(data.image_size) != 2:
         raise ConfigError(f"data.image_size: must be [height, width], got {data.image_size}")
@@ -242,15 +237,15 @@ def _unknown_message(key, known):
     return f"unknown config key {key}{hint}"
 
 
-def to_dict(cfg):
+def to_dict(cfg: Config) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def dump_yaml(cfg):
+def dump_yaml(cfg: Config) -> str:
     return yaml.safe_dump(to_dict(cfg), sort_keys=False)
 
 
-def describe_keys():
+def describe_keys() -> list[tuple[str, Any, str]]:
     """(dotted key, default, help) for every key, for the README and ``--help``."""
     rows = []
     for section in dataclasses.fields(Config):

@@ -1,15 +1,57 @@
-"""The one exception family the CLI turns into a one-line message and an exit code."""
+"""The domain errors: what went wrong, with the facts, and which kind of fix applies.
 
-EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable model ...)
-EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+Nothing here knows about flags, commands or exit codes: the command-line layer
+(``vae_cli.cli``) words the fix (``continue with: vae train --resume RUN``) and
+picks the exit code from the error's class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A remedy the command line words for the user: ``kind`` names it, the fields fill it in."""
+
+    kind: str
+    path: Path | str | None = None  # the run folder or file the remedy names
+    first: str | None = None  # what to do before it ("free space")
 
 
 class VaeError(Exception):
-    """A problem the user can fix; its message says what is wrong and how to fix it."""
+    """A problem the user can fix; its message states what is wrong, ``fix`` how to mend it."""
 
-    exit_code = EXIT_FAILURE
+    def __init__(self, message: str, fix: Fix | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class ConfigError(VaeError):
-    exit_code = EXIT_USAGE
+    """The user asked for something invalid: a bad config value or request."""
+
+
+class RequestError(ConfigError):
+    """A value given for one named request parameter (``dims``, ``out`` ...) that cannot be served.
+
+    ``parameter`` is the function argument's name; the command line maps it to its
+    flag and shows ``<flag> <value><problem>``.
+    """
+
+    def __init__(self, parameter: str, value: object, problem: str) -> None:
+        shown = "" if value is None else f" {value}"
+        super().__init__(f"{parameter}{shown}{problem}")
+        self.parameter, self.value, self.problem = parameter, value, problem
+
+
+class DataError(VaeError):
+    """A dataset that cannot be found or read."""
+
+
+class RunError(VaeError):
+    """A run folder, model or checkpoint that cannot be created, read or continued."""
+
+
+class Interrupted(VaeError):
+    """The user stopped a run (Ctrl-C); the run folder holds the last completed epoch."""

@@ -1,7 +1,11 @@
 """Strict YAML for configs: plain data only, ``1e-3`` read as a float, duplicate keys refused,
 and every syntax error turned into one ``ConfigError`` line with its position."""
 
+from __future__ import annotations
+
 import re
+from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -35,7 +39,8 @@ def _construct_mapping(loader, node, deep=False):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def parse_yaml(text, source):
+def parse_yaml(text: str, source: str | Path) -> Any:
+    """The plain data in ``text``; ``source`` names it in the one-line error."""
     loader = None
     try:
         loader = _Loader(text)  # a SafeLoader: plain data only, never Python objects

@@ -29,8 +29,8 @@ def main():
     import numpy as np
 
     from vae_cli.config import DataConfig, ModelConfig
-    from vae_cli.data import load_data, to_float
-    from vae_cli.model import build_models
+    from vae_cli.data.load import load_data, to_float
+    from vae_cli.model.build import build_models
 
     data = load_data(DataConfig(data_dir=args.data_dir))
     x_train, x_test = to_float(data.train.images), to_float(data.test.images)

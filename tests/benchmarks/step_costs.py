@@ -46,9 +46,10 @@ def images_per_second(model_cfg, images, batch, policy, numpy_arrays=False, pass
     import numpy as np
 
     from vae_cli.config import TrainConfig
-    from vae_cli.data import to_float
-    from vae_cli.model import build_models
-    from vae_cli.train import compile_vae, train_pipeline
+    from vae_cli.data.types import to_float
+    from vae_cli.model.build import build_models
+    from vae_cli.training.fitting import compile_vae
+    from vae_cli.training.pipeline import train_pipeline
 
     class StepClock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -76,7 +77,7 @@ def images_per_second(model_cfg, images, batch, policy, numpy_arrays=False, pass
 
 def training_flops(model_cfg):
     """FLOP per image per training step: the forward pass and twice that for the backward pass."""
-    from vae_cli.model import build_models
+    from vae_cli.model.build import build_models
 
     return 3 * sum(layer_flops(layer) for layer in compute_layers(build_models(model_cfg, (28, 28, 1)).vae))
 
@@ -123,7 +124,7 @@ def bench_layers(args):
     import keras
 
     from vae_cli.config import load_config
-    from vae_cli.model import build_models
+    from vae_cli.model.build import build_models
 
     cfg = load_config(SHIPPED)
     batch, precision = cfg.train.batch_size, backend.resolve_precision(cfg.train.precision)
@@ -178,6 +179,6 @@ def _median_call(fn, x, repeats, calls=20):
 
 def _train_images(args):
     from vae_cli.config import DataConfig
-    from vae_cli.data import load_data
+    from vae_cli.data.load import load_data
 
     return load_data(DataConfig(data_dir=args.data_dir)).train.images

@@ -1,0 +1,172 @@
+"""The CLI in-process through ``main([...])``: train on tiny data, then sample and plot-latent."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import yaml
+
+from vae_cli.cli.main import main
+
+
+def run(capsys, args):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+    """One tiny training shared by the tests that only read its run folder."""
+    out_dir = tmp_path_factory.mktemp("runs")
+    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={out_dir}", "--set", "output.name=tiny"]
+    from conftest import TINY_MODEL
+
+    for item in TINY_MODEL + ["train.epochs=2", "train.batch_size=32", "train.early_stopping_patience=null"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    (run_dir,) = out_dir.iterdir()
+    return run_dir
+
+
+def test_help_does_not_import_tensorflow():
+    code = "import sys; from vae_cli.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
+           "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "train" in result.stdout and "plot-latent" in result.stdout
+
+
+@pytest.mark.parametrize("cmd", ["train", "sample", "plot-latent"])
+def test_subcommand_help_shows_defaults(capsys, cmd):
+    with pytest.raises(SystemExit) as info:
+        main([cmd, "--help"])
+    assert info.value.code == 0
+    assert "(default:" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("vae 0.")
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "vae_cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("vae ")
+
+
+def test_run_folder_contents(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.yaml", "run.json", "encoder.h5", "decoder.h5", "vae.h5", "history.csv",
+            "loss.png", "grid.png", "latent.png", "samples"} <= names
+    assert sorted(p.name for p in (trained / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert not [n for n in names if ".tmp" in n]
+    rows = list(csv.DictReader((trained / "history.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    for key in ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"):
+        assert np.isfinite(float(rows[-1][key]))
+    config = yaml.safe_load((trained / "config.yaml").read_text())
+    assert config["model"]["encoder_filters"] == [4, 8] and config["train"]["epochs"] == 2
+    manifest = json.loads((trained / "run.json").read_text())
+    assert manifest["status"] == "complete" and manifest["epochs_completed"] == 2 and manifest["seed"] == 0
+    assert len(manifest["dataset"]["sha256"]) == 64 and manifest["dataset"]["train_images"] == 192
+    assert set(manifest["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
+    assert manifest["test"]["negative_elbo"] == pytest.approx(
+        manifest["test"]["reconstruction_loss"] + manifest["test"]["kl_loss"])
+
+
+def test_train_prints_test_loss_and_where_to_look(capsys, tiny_args, tmp_path):
+    code, out, err = run(capsys, tiny_args + ["--set", "train.epochs=1"])
+    assert code == 0, err
+    assert "Test loss:" in out and "nats per image" in out
+    (run_dir,) = (tmp_path / "outputs").iterdir()
+    assert f"Run folder: {run_dir}" in out and f"vae reconstruct --run {run_dir}" in out
+
+
+def test_sample_writes_a_grid_that_the_reloaded_decoder_reproduces(capsys, trained, tmp_path):
+    out_file = tmp_path / "again.png"
+    code, out, err = run(capsys, ["sample", "--grid", "15", "--run", str(trained), "--out", str(out_file)])
+    assert code == 0, err
+    assert out.strip() == str(out_file)
+    np.testing.assert_array_equal(mpimg.imread(out_file), mpimg.imread(trained / "grid.png"))
+
+
+def test_sample_default_out_is_in_the_run_folder(capsys, trained):
+    code, out, _ = run(capsys, ["sample", "--grid", "4", "--run", str(trained)])
+    assert code == 0 and out.strip() == str(trained / "grid-4.png")
+    image = mpimg.imread(trained / "grid-4.png")
+    assert image.shape[0] > 200 and image.std() > 0.05
+
+
+def test_latest_run_is_used_without_run(capsys, trained):
+    code, out, _ = run(capsys, ["sample", "--grid", "3", "--output-dir", str(trained.parent)])
+    assert code == 0 and out.strip() == str(trained / "grid-3.png")
+
+
+def test_plot_latent(capsys, trained, data_dir, tmp_path):
+    out_file = tmp_path / "latent.png"
+    code, out, err = run(capsys, ["plot-latent", "--run", str(trained), "--out", str(out_file),
+                                  "--data-dir", str(data_dir)])
+    assert code == 0, err
+    assert out.strip() == str(out_file)
+    image = mpimg.imread(out_file)
+    assert image.shape[1] > 500 and image.std() > 0.05
+
+
+def test_plot_latent_reads_the_folder_the_run_was_trained_from(capsys, trained):
+    code, out, err = run(capsys, ["plot-latent", "--run", str(trained)])
+    assert code == 0, err
+    assert out.strip() == str(trained / "latent.png")
+
+
+def test_plot_latent_projects_with_pca_for_larger_latents(capsys, tiny_args, data_dir, tmp_path):
+    assert main(tiny_args + ["--set", "model.latent_dim=4", "--set", "train.epochs=1"]) == 0
+    (run_dir,) = (tmp_path / "outputs").iterdir()
+    capsys.readouterr()
+    code, out, err = run(capsys, ["plot-latent", "--run", str(run_dir), "--data-dir", str(data_dir)])
+    assert code == 0, err
+    assert mpimg.imread(run_dir / "latent.png").std() > 0.05
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["train", "--config", "nope.yaml"], 2, "config file nope.yaml does not exist"),
+        (["train", "--set", "model.latent_dimm=3"], 2, "unknown config key model.latent_dimm"),
+        (["train", "--set", "train.epochs=0"], 2, "train.epochs: must be >= 1"),
+        (["train", "--data-dir", "/nonexistent/data"], 1, "data folder /nonexistent/data does not exist"),
+        (["train", "--set", "output.name=../escape", "--data-dir", "{data}"], 1, "is not a plain folder name"),
+        (["sample", "--output-dir", "{tmp}/empty"], 1, "no trained run found under"),
+        (["sample", "--run", "{tmp}"], 1, "is not a vae run folder"),
+        (["plot-latent", "--run", "{tmp}/missing"], 1, "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(capsys, tmp_path, data_dir, args, code, message):
+    args = [a.format(tmp=tmp_path, data=data_dir) for a in args]
+    got, out, err = run(capsys, args)
+    assert got == code
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "--grid", "0"])
+    assert info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_broken_decoder_is_reported(capsys, trained, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained, broken)
+    (broken / "decoder.h5").write_bytes(b"garbage")
+    code, _, err = run(capsys, ["sample", "--run", str(broken)])
+    assert code == 1 and "cannot load model" in err and "Traceback" not in err

@@ -1,0 +1,261 @@
+"""The figure commands on a tiny trained run: files, content, batched decoding, reproducibility."""
+
+import json
+
+import keras
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from conftest import TINY_MODEL
+from vae_cli.figures import draw, latents, plots, training_figures
+from vae_cli.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def run3(tmp_path_factory, data_dir):
+    """A 3-D latent run: exercises --dims, PCA and traversals."""
+    out_dir = tmp_path_factory.mktemp("fig")
+    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={out_dir}", "--set", "model.latent_dim=3",
+            "--set", "train.epochs=2"]
+    for item in TINY_MODEL:
+        args += ["--set", item]
+    assert main(args) == 0
+    return next(out_dir.iterdir())
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Records every batched model pass: (model name, number of inputs)."""
+    seen = []
+    real = latents.batched
+
+    def counting(model, inputs, batch_size=2048):
+        seen.append((model.name, len(inputs)))
+        return real(model, inputs, batch_size)
+
+    monkeypatch.setattr(latents, "batched", counting)
+    return seen
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return [line for line in out.splitlines() if line]
+
+
+def png(path):
+    image = mpimg.imread(path)
+    assert image.shape[0] >= 100 and image.shape[1] >= 100, image.shape
+    assert image[..., :3].std() > 0.05, "blank image"
+    return image
+
+
+def test_training_writes_a_progress_gif_ending_on_the_last_epoch(run3):
+    from PIL import Image
+
+    gif = Image.open(run3 / "progress.gif")
+    assert gif.n_frames == 2
+    durations = []
+    for frame in range(gif.n_frames):
+        gif.seek(frame)
+        durations.append(gif.info["duration"])
+    assert durations[-1] > durations[0]
+    first = np.asarray(Image.open(run3 / "samples" / "epoch_001.png"))
+    assert gif.size == (first.shape[1], first.shape[0])
+
+
+def test_grid_is_one_batched_pass_with_dims_and_ranges(capsys, run3, calls):
+    (path,) = cli(capsys, "sample", "--grid", "6", "--run", str(run3), "--dims", "2,0", "--range", "linear:-2:2")
+    assert path.endswith("grid-6-linear-2_2-dims2_0.png")
+    png(path)
+    assert calls == [("decoder", 36)]
+
+
+def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
+    from vae_cli.runs.view import RunView
+
+    view = RunView(str(run3))
+    variance = latents.encode_means(view.encoder, view.split("test").images).var(axis=0)
+    calls.clear()
+    (path,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--dims", "active")
+    png(path)
+    assert calls == [("encoder", 64), ("decoder", 16)]
+    name = path.rsplit("/", 1)[-1]
+    chosen = [0, 1] if name == "grid-4.png" else [int(d) for d in name[len("grid-4-dims"):-4].split("_")]
+    others = [d for d in range(3) if d not in chosen]
+    assert min(variance[chosen]) >= max(variance[others])  # the two most varied, whatever their indices
+
+
+def test_grid_data_range_encodes_the_test_set_once(capsys, run3, calls, data_dir):
+    (path,) = cli(capsys, "sample", "--grid", "5", "--run", str(run3), "--range", "data")
+    png(path)
+    assert calls == [("encoder", 64), ("decoder", 25)]
+
+
+def test_plain_grid_is_the_pixels_alone(capsys, run3):
+    (path,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--no-axes")
+    assert mpimg.imread(path).shape[:2] == (4 * 28, 4 * 28)
+
+
+def test_random_samples_are_seeded_and_match_a_plain_keras_decoder(capsys, run3, calls, monkeypatch):
+    captured = []
+    real = plots.save_image_grid
+    monkeypatch.setattr(plots, "save_image_grid", lambda path, images, *a, **k: captured.append(images) or real(path, images, *a, **k))
+    (first,) = cli(capsys, "sample", "--random", "10", "--seed", "4", "--run", str(run3))
+    assert first.endswith("random-10-seed4.png") and calls == [("decoder", 10)]
+    image = png(first)
+    (again,) = cli(capsys, "sample", "--random", "10", "--seed", "4", "--run", str(run3), "--out", str(run3 / "x.png"))
+    np.testing.assert_array_equal(mpimg.imread(again), image)
+    decoder = keras.saving.load_model(run3 / "decoder.h5", safe_mode=True)
+    z = np.random.default_rng(4).standard_normal((10, 3)).astype("float32")
+    np.testing.assert_allclose(captured[0], decoder.predict(z, verbose=0), atol=1e-6)
+    (other,) = cli(capsys, "sample", "--random", "10", "--seed", "5", "--run", str(run3))
+    assert not np.array_equal(mpimg.imread(other), image)
+
+
+def test_reconstruct_covers_every_class(capsys, run3, calls, monkeypatch):
+    rows_seen = []
+    real = plots.save_rows
+    monkeypatch.setattr(plots, "save_rows", lambda path, rows, *a, **k: rows_seen.append(rows) or real(path, rows, *a, **k))
+    (path,) = cli(capsys, "reconstruct", "--run", str(run3))
+    assert path.endswith("reconstructions.png")
+    png(path)
+    assert calls == [("encoder", 10), ("decoder", 10)]
+    originals, recon = rows_seen[0]
+    assert originals.shape == recon.shape == (10, 28, 28, 1)
+    from vae_cli.data.load import load_data
+    from vae_cli.config import DataConfig
+
+    test = load_data(DataConfig(data_dir=json.loads((run3 / "run.json").read_text())["dataset"]["source"]),
+                     splits=("test",)).test
+    picked = latents.pick_covering_classes(test.labels, 10, 0)
+    assert len(set(test.labels[picked])) == len(set(test.labels))
+    np.testing.assert_array_equal(originals, test.images[picked] / np.float32(255))
+
+
+def test_pick_covering_classes_round_robins():
+    labels = np.array([0] * 50 + [1] * 3 + [2] * 7)
+    picked = latents.pick_covering_classes(labels, 7, seed=1)
+    assert len(picked) == len(set(picked)) == 7
+    assert sorted(set(labels[picked])) == [0, 1, 2]
+    np.testing.assert_array_equal(picked, latents.pick_covering_classes(labels, 7, seed=1))
+
+
+def test_interpolate_writes_strip_and_gif(capsys, run3, calls):
+    from PIL import Image
+
+    paths = cli(capsys, "interpolate", "--from", "3", "--to", "7", "--steps", "6", "--run", str(run3))
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["interpolation-3-7-6steps.png", "interpolation-3-7-6steps.gif"]
+    png(paths[0])
+    assert calls == [("encoder", 2), ("decoder", 6)]
+    gif = Image.open(paths[1])
+    assert gif.n_frames == 6 + 4 and gif.size == (28 * 4, 28 * 4)
+
+
+def test_interpolation_line_ends_at_the_two_codes():
+    z = latents.interpolation_latents(np.array([0.0, 2.0]), np.array([1.0, -2.0]), 5)
+    np.testing.assert_allclose(z[0], [0, 2]) and np.testing.assert_allclose(z[-1], [1, -2])
+    np.testing.assert_allclose(z[2], [0.5, 0.0])
+
+
+def test_traverse_rows_per_dimension(capsys, run3, calls):
+    (path,) = cli(capsys, "traverse", "--index", "5", "--steps", "7", "--run", str(run3))
+    assert path.endswith("traverse-5-7steps.png")
+    png(path)
+    assert calls == [("encoder", 1), ("decoder", 3 * 7)]
+    z = latents.traversal_latents(np.array([1.0, 2.0, 3.0]), [1], np.array([-1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(z, [[1, 1, 3], [1, 2, 3], [1, 3, 3]])
+
+
+def test_plot_latent_methods_splits_and_limits(capsys, run3):
+    (pca,) = cli(capsys, "plot-latent", "--run", str(run3), "--split", "train", "--limit", "100")
+    assert pca.endswith("latent-pca-train-100.png")
+    png(pca)
+    (tsne,) = cli(capsys, "plot-latent", "--run", str(run3), "--method", "tsne", "--limit", "60")
+    assert tsne.endswith("latent-tsne-test-60.png")
+    png(tsne)
+
+
+def test_tsne_separates_well_separated_clusters():
+    from vae_cli.figures.tsne import tsne
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.3, (40, 5)) for c in (0, 3, 6)])
+    labels = np.repeat([0, 1, 2], 40)
+    y = tsne(x, perplexity=10, iterations=400)
+    d = ((y[:, None] - y[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    assert (labels[d.argmin(axis=1)] == labels).mean() > 0.97  # neighbours stay neighbours
+    centres = np.array([y[labels == c].mean(axis=0) for c in range(3)])
+    within = np.mean([np.linalg.norm(y[labels == c] - centres[c], axis=1).mean() for c in range(3)])
+    between = min(np.linalg.norm(centres[i] - centres[j]) for i in range(3) for j in range(i + 1, 3))
+    assert between > 2 * within
+
+
+def test_bad_figure_requests_are_one_line(capsys, run3):
+    for args, message in (
+        (["sample", "--dims", "0,3"], "dimensions run from 0 to 2"),
+        (["sample", "--dims", "1,1"], "two different dimensions"),
+        (["sample", "--range", "linear"], "linear needs its span"),
+        (["sample", "--range", "ppf:0:1"], "strictly between 0 and 1"),
+        (["sample", "--range", "cubic:1:2"], "expected ppf:LOW:HIGH"),
+        (["interpolate", "--from", "100000"], "the test set has images 0 to 63"),
+        (["traverse", "--dim", "3"], "latent dimensions are 0 to 2"),
+        (["sample", "--out", "grid.txt"], "ending in .png"),
+        (["interpolate", "--out", "strip.gif"], "ending in .png"),
+    ):
+        assert main(args + ["--run", str(run3)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["sample", "--run", str(run3), "--out", str(blocker / "sub" / "grid.png")]) == 2
+    err = capsys.readouterr().err
+    assert "a-file is a file, not a folder" in err and err.count("\n") == 1, err
+
+    def read_only(path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(plots, "atomic_write", read_only)
+    assert main(["sample", "--run", str(run3), "--out", str(tmp_path / "grid.png")]) == 1
+    err = capsys.readouterr().err
+    assert "grid.png: Permission denied; check the path" in err and err.count("\n") == 1, err
+
+
+def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):
+    from vae_cli.runs import summary
+
+    # Epoch 1 ran during KL warm-up: its val_loss is low only because KL was weighted 0.5.
+    (tmp_path / "history.csv").write_text(
+        "epoch,loss,reconstruction_loss,kl_loss,val_loss,val_reconstruction_loss,val_kl_loss,seconds\n"
+        "1,0,0,0,110.0,100.0,20.0,1\n"
+        "2,0,0,0,115.0,100.0,15.0,1\n"
+    )
+    best, epochs = summary._best_row(tmp_path, beta=1.0)
+    assert epochs == 2 and best["epoch"] == "2" and best["score"] == 115.0
+
+
+def test_show_summarises_without_tensorflow(run3):
+    import subprocess
+    import sys
+
+    code = ("import sys; from vae_cli.cli.main import main; rc = main(['show', '--run', sys.argv[1]]);"
+            "assert 'tensorflow' not in sys.modules; sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, str(run3)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "status     complete" in out and "epochs     2 of 2 run" in out
+    assert "best       epoch" in out and "reconstruction" in out and "KL" in out
+    assert "decoder.h5" in out and "parameters" in out and "latent_dim: 3" in out
+
+
+def test_titles_of_narrow_grids_wrap_after_the_run_description():
+    title = "MNIST · latent 2 · 8 epochs: 64 samples of z ~ N(0, I), seed 0"
+    assert plots._wrap(title, 80) == title
+    lines = plots._wrap(title, 40).split("\n")
+    assert lines[0] == "MNIST · latent 2 · 8 epochs:" and all(len(line) <= 40 for line in lines)

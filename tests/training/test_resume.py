@@ -1,0 +1,255 @@
+"""Nothing lost: resume after SIGKILL and Ctrl-C, atomic saves, disk full, NaN guard, determinism."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import TINY_MODEL, write_dataset
+from vae_cli.errors import RunError
+from vae_cli.runs import atomic, folder
+from vae_cli.runs.modelfile import load_model
+from vae_cli.training import checkpoint
+from vae_cli.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def long_data(tmp_path_factory):
+    """Enough images that an epoch lasts long enough to be killed in the middle of."""
+    return write_dataset(tmp_path_factory.mktemp("long") / "mnist", train=3072, test=128)
+
+
+def train_args(data, out_dir, epochs=3, name="r"):
+    args = ["train", "--data-dir", str(data), "--set", f"output.dir={out_dir}", "--set", f"output.name={name}"]
+    for item in TINY_MODEL + [f"train.epochs={epochs}", "train.batch_size=32", "train.early_stopping_patience=null"]:
+        args += ["--set", item]
+    return args
+
+
+def only_run(out_dir):
+    (run_dir,) = [p for p in out_dir.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def checkpoint_epoch(run_dir):
+    try:
+        return checkpoint.load(run_dir / checkpoint.FILENAME).state["epoch"]
+    except RunError:
+        return 0
+
+
+def start_child(args):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "vae_cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_epoch(out_dir, epoch, proc, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        runs_ = [p for p in out_dir.iterdir() if p.is_dir()] if out_dir.exists() else []
+        if runs_ and checkpoint_epoch(runs_[0]) >= epoch:
+            return runs_[0]
+        time.sleep(0.05)
+    raise AssertionError("training did not reach the epoch in time")
+
+
+def variables(run_dir):
+    with h5py.File(run_dir / checkpoint.FILENAME, "r") as f:
+        return [f["variables"][str(i)][()] for i in range(len(f["variables"]))]
+
+
+def assert_same_weights(a, b):
+    va, vb = variables(a), variables(b)
+    assert len(va) == len(vb)
+    for x, y in zip(va, vb):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(long_data, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("full")
+    assert main(train_args(long_data, out_dir)) == 0
+    return only_run(out_dir)
+
+
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(long_data, tmp_path, uninterrupted):
+    out_dir = tmp_path / "out"
+    proc = start_child(train_args(long_data, out_dir))
+    run_dir = wait_for_epoch(out_dir, 1, proc)
+    time.sleep(0.3)  # into epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    done = checkpoint_epoch(run_dir)
+    assert 1 <= done < 3, "the kill should land before the last epoch"
+    load_model(run_dir / folder.DECODER)  # the folder already holds usable models
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert_same_weights(run_dir, uninterrupted)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "complete" and manifest["epochs_completed"] == 3
+    assert [r.split(",")[0] for r in (run_dir / "history.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
+
+
+def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninterrupted):
+    out_dir = tmp_path / "out"
+    proc = start_child(train_args(long_data, out_dir))
+    run_dir = wait_for_epoch(out_dir, 1, proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"continue with: vae train --resume {run_dir}" in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert_same_weights(run_dir, uninterrupted)
+
+
+def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "decoder.h5"
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        import numpy as np
+        from vae_cli import backend
+        backend.load()
+        import keras
+        from vae_cli.runs.modelfile import save_model
+        from vae_cli.config import ModelConfig
+        from vae_cli.model.build import build_models
+        cfg = ModelConfig(encoder_filters=[4, 8], encoder_dense=8, decoder_channels=8, decoder_filters=[4])
+        good = build_models(cfg, (28, 28, 1), seed=0).decoder
+        save_model(good, {str(path)!r})
+        np.savez({str(tmp_path / 'good.npz')!r}, *good.get_weights())
+        def stuck_rename(src, dst):
+            print("renaming", flush=True)
+            time.sleep(600)
+        os.replace = stuck_rename
+        save_model(build_models(cfg, (28, 28, 1), seed=1).decoder, {str(path)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "renaming"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    decoder = load_model(path)
+    good = np.load(tmp_path / "good.npz")
+    for i, weight in enumerate(decoder.get_weights()):
+        np.testing.assert_array_equal(weight, good[f"arr_{i}"])
+    leftovers = [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+    assert leftovers, "the killed save leaves its temporary file, never a torn decoder.h5"
+    folder.remove_stale_temporaries(tmp_path)
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_path, monkeypatch, capsys):
+    real = atomic.atomic_write
+    calls = {"n": 0}
+
+    def full_disk(path, write):
+        if path.name == checkpoint.FILENAME:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                def partial(tmp):
+                    with open(tmp, "wb") as f:
+                        f.write(b"\x89HDF")
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real(path, partial)
+        return real(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", full_disk)
+    code = main(train_args(data_dir, tmp_path / "out"))
+    err = capsys.readouterr().err
+    assert code == 1
+    run_dir = only_run(tmp_path / "out")
+    assert "the disk is full" in err and f"vae train --resume {run_dir}" in err and "Traceback" not in err
+    assert "last good checkpoint (epoch 1)" in err  # epoch 2's checkpoint is the one that failed
+    assert checkpoint.load(run_dir / checkpoint.FILENAME).state["epoch"] == 1
+    load_model(run_dir / folder.DECODER)
+    assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
+def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    from vae_cli.training import fitting, pipeline
+
+    real = pipeline.train_pipeline
+
+    def poisoned(images, batch_size, seed, first_epoch, epochs, *args):
+        steps = pipeline.steps_per_epoch(len(images), batch_size)
+        bad_step = steps + 2  # epoch 2, batch 3
+        ds = real(images, batch_size, seed, first_epoch, epochs, *args).enumerate()
+        return ds.map(lambda i, x: tf.where(i == bad_step, x * np.nan, x))
+
+    monkeypatch.setattr(fitting, "train_pipeline", poisoned)
+    code = main(train_args(data_dir, tmp_path / "out"))
+    err = capsys.readouterr().err
+    run_dir = only_run(tmp_path / "out")
+    assert code == 1
+    assert "the loss became nan at epoch 2, batch 3" in err and "lower train.learning_rate" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "diverged" and manifest["diverged_at"] == {"epoch": 2, "batch": 3}
+    assert checkpoint_epoch(run_dir) == 1
+    for weight in load_model(run_dir / folder.VAE).get_weights():
+        assert np.isfinite(weight).all()
+
+
+def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
+    for name in ("a", "b"):
+        assert main(train_args(data_dir, tmp_path / name, epochs=2)) == 0
+    assert main(train_args(data_dir, tmp_path / "c", epochs=2) + ["--set", "train.seed=1"]) == 0
+    a, b, c = (only_run(tmp_path / n) for n in "abc")
+    assert_same_weights(a, b)
+    assert not all(np.array_equal(x, y) for x, y in zip(variables(a), variables(c)))
+    manifest = json.loads((a / "run.json").read_text())
+    assert manifest["seed"] == 0 and len(manifest["config_hash"]) == 16
+    assert manifest["config_hash"] == json.loads((b / "run.json").read_text())["config_hash"]
+    assert manifest["config_hash"] != json.loads((c / "run.json").read_text())["config_hash"]
+    assert set(manifest["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
+    assert manifest["dataset"]["name"] == "mnist" and len(manifest["dataset"]["sha256"]) == 64
+    assert {"intra_op", "inter_op", "cpu_count"} <= set(manifest["threads"])
+
+
+def test_resume_of_a_finished_run_changes_nothing(data_dir, tmp_path, capsys):
+    assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
+    run_dir = only_run(tmp_path / "out")
+    before = (run_dir / "decoder.h5").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert "already finished" in capsys.readouterr().out
+    assert (run_dir / "decoder.h5").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "setup, args, code, message",
+    [
+        ("empty", ["--resume", "{run}"], 1, "is not a vae run folder"),
+        ("no-checkpoint", ["--resume", "{run}"], 1, "never finished an epoch, so there is nothing to resume"),
+        ("empty", ["--resume", "{run}", "--set", "train.epochs=3"], 2, "--resume uses the run's own config.yaml"),
+        ("missing", ["--resume", "{run}"], 1, "does not exist"),
+        ("edited-config", ["--resume", "{run}"], 1, "config.yaml has changed since this run started"),
+    ],
+)
+def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
+    run_dir = tmp_path / "run"
+    if setup != "missing":
+        run_dir.mkdir()
+    if setup in ("no-checkpoint", "edited-config"):
+        (run_dir / "config.yaml").write_text("train:\n  epochs: 2\n")
+        recorded = folder.config_hash(folder.read_config(run_dir)) if setup == "no-checkpoint" else "0123456789abcdef"
+        (run_dir / "run.json").write_text(
+            json.dumps({"status": "running", "dataset": {"source": "keras"}, "config_hash": recorded}))
+    assert main(["train", *[a.format(run=run_dir) for a in args]]) == code
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,0 +1,56 @@
+"""The figure commands: ``sample``, ``plot-latent``, ``reconstruct``, ``interpolate``, ``traverse``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from vae_cli import defaults
+from vae_cli.cli import options
+from vae_cli.cli.report import print_paths
+
+
+def run_view(args: argparse.Namespace) -> Any:
+    from vae_cli.runs.view import RunView
+
+    return RunView(args.run, args.output_dir, getattr(args, "data_dir", None))
+
+
+def sample(args: argparse.Namespace) -> int:
+    from vae_cli.figures import from_run
+
+    out = options.out_path(args.out)  # a bad --out fails before any work
+    if args.random is not None:
+        return print_paths(from_run.sample_random(run_view(args), args.random, args.seed, out))
+    rng, dims = options.grid_range(args.range_text), options.grid_dims(args.dims)
+    grid = defaults.GRID if args.grid is None else args.grid
+    return print_paths(from_run.sample_grid(run_view(args), grid, rng, dims, not args.no_axes, out))
+
+
+def plot_latent(args: argparse.Namespace) -> int:
+    from vae_cli.figures import from_run
+
+    out = options.out_path(args.out)
+    return print_paths(from_run.plot_latent(run_view(args), args.method, args.split, args.limit, args.seed, out))
+
+
+def reconstruct(args: argparse.Namespace) -> int:
+    from vae_cli.figures import from_run
+
+    out = options.out_path(args.out)
+    return print_paths(from_run.reconstruct(run_view(args), args.n, args.seed, out))
+
+
+def interpolate(args: argparse.Namespace) -> int:
+    from vae_cli.figures import from_run
+
+    out = options.out_path(args.out)
+    return print_paths(from_run.interpolate(run_view(args), args.start, args.end, args.steps, args.seed, out))
+
+
+def traverse(args: argparse.Namespace) -> int:
+    from vae_cli.figures import from_run
+
+    out = options.out_path(args.out)
+    paths = from_run.traverse(run_view(args), args.dim, args.index, args.steps, args.span, seed=args.seed, out=out)
+    return print_paths(paths)

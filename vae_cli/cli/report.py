@@ -1,0 +1,88 @@
+"""Terminal text: the one-line error with its fix worded, and what each command prints on success."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from vae_cli.cli.options import FLAGS
+from vae_cli.errors import Fix, RequestError, VaeError
+
+# Each remedy as the user types it; the leading separator joins it to the facts.
+_FIXES = {
+    "config_file": "; pass an existing file to --config",
+    "data_dir": "; without internet, set data.data_dir, --data-dir or $VAE_DATA_DIR to a folder with the four "
+                "IDX files",
+    "point_data_dir": "; point --data-dir at the original files",
+    "train_or_pass_run": "; train a run with `vae train` or pass --run",
+    "train_first": "; train one with `vae train --config configs/mnist.yaml` or pass --run DIR",
+    "pass_run_folder": "; pass a folder made by `vae train`",
+    "retrain": ": re-create it with `vae train`",
+    "start_again": "; start it again with `vae train --config {path}`",
+    "fresh_process": "; run `vae train` in a fresh process",
+    "resume": "; {first}continue with: vae train --resume {path}",
+}
+
+
+def fix_text(fix: Fix) -> str:
+    first = f"{fix.first} and " if fix.first else ""
+    return _FIXES[fix.kind].format(path=fix.path, first=first)
+
+
+def error_text(exc: VaeError) -> str:
+    """The error's facts, with a request parameter shown as its flag and the fix worded for the shell."""
+    if isinstance(exc, RequestError):
+        shown = "" if exc.value is None else f" {exc.value}"
+        text = f"{FLAGS.get(exc.parameter, exc.parameter)}{shown}{exc.problem}"
+    else:
+        text = str(exc)
+    return text + (fix_text(exc.fix) if exc.fix else "")
+
+
+def print_paths(paths: Iterable[Path]) -> int:
+    for path in paths:
+        print(path)
+    return 0
+
+
+def print_train_result(result: Any) -> None:
+    t = result.test
+    epochs = f"{result.epochs} epoch{'s' * (result.epochs != 1)}"
+    print(
+        f"\nTest loss: {t['loss']:.2f} nats per image "
+        f"(reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}; "
+        f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}) after {epochs}, "
+        f"best epoch {result.best_epoch}, {result.seconds_per_epoch:.1f} s per epoch"
+    )
+    print(f"Run folder: {result.run_dir}")
+    print("Look at it:")
+    for name in ("grid.png", "latent.png", "loss.png", "progress.gif"):
+        print(f"  {result.run_dir / name}")
+    for command in ("show", "reconstruct", "sample --random 64", "interpolate", "traverse"):
+        print(f"  vae {command} --run {result.run_dir}")
+
+
+def print_evaluation(run_dir: Path, evaluation: Any) -> None:
+    metrics = evaluation.metrics
+    treated = evaluation.binarize + ("" if evaluation.binarize == evaluation.trained_with_binarize
+                                     else f" (trained with {evaluation.trained_with_binarize})")
+    print(f"{run_dir}: {metrics.images} test images, binarize {treated}, nats per image")
+    print(f"  -ELBO                 {metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
+    print(f"    reconstruction      {metrics.reconstruction:9.2f}")
+    print(f"    KL                  {metrics.kl:9.2f}")
+    if metrics.nll is not None:
+        label = f"NLL (IWAE, k={metrics.k})"
+        print(f"  {label:<22}{metrics.nll:9.2f}")
+    if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
+        print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
+    print(f"  active units          {metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
+    kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
+    more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
+    print(f"  KL per dimension      {kl}{more}")
+    print(f"  {metrics.seconds:.0f} s; recorded in {evaluation.path}")
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"

@@ -1,0 +1,139 @@
+"""MNIST and Fashion-MNIST: the original IDX files from a local folder, or the Keras loaders."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vae_cli.config import DataConfig
+from vae_cli.data.types import Data, Split
+from vae_cli.errors import DataError, Fix
+
+ENV_DATA_DIR = "VAE_DATA_DIR"
+
+DIGITS = [str(i) for i in range(10)]
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    title: str
+    folders: tuple[str, ...]  # sub-folder names accepted under a parent data folder
+    class_names: list[str]
+
+
+DATASETS = {
+    "mnist": DatasetInfo("MNIST", ("mnist",), DIGITS),
+    "fashion_mnist": DatasetInfo("Fashion-MNIST", ("fashion-mnist", "fashion_mnist"), FASHION),
+}
+
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def load(data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test")) -> Data:
+    """The configured MNIST-like dataset; the splits not asked for are empty."""
+    name = data_cfg.dataset
+    folder = local_folder(data_cfg)
+    if folder is not None:
+        folder = find_dataset_folder(folder, name)
+        loaded = {s: read_idx_split(folder, s) for s in splits}
+        source = str(folder)
+    else:
+        loaded = _keras_load(name)
+        source = "keras"
+    empty = Split(np.zeros((0, 28, 28, 1), np.uint8), np.zeros((0,), np.int64))
+    train = loaded.get("train", empty) if "train" in splits else empty
+    test = loaded.get("test", empty) if "test" in splits else empty
+    info = DATASETS[name]
+    return Data(name, info.title, info.class_names, train, test, source, (28, 28, 1))
+
+
+def local_folder(data_cfg: DataConfig) -> Path | None:
+    folder = data_cfg.data_dir or os.environ.get(ENV_DATA_DIR) or None
+    return Path(folder).expanduser() if folder else None
+
+
+def find_dataset_folder(folder: Path, name: str) -> Path:
+    """``folder`` itself if it holds the IDX files, else its sub-folder for ``name``."""
+    candidates = [folder] + [folder / sub for sub in DATASETS[name].folders]
+    for candidate in candidates:
+        if _idx_path(candidate, IDX_NAMES["train"][0]) or _idx_path(candidate, IDX_NAMES["test"][0]):
+            return candidate
+    if not folder.is_dir():
+        hint = "set data.data_dir or $VAE_DATA_DIR to an existing folder"
+        raise DataError(f"data folder {folder} does not exist; {hint}")
+    subs = " or ".join(f"{folder / s}" for s in DATASETS[name].folders)
+    raise DataError(
+        f"no {DATASETS[name].title} IDX files (train-images-idx3-ubyte[.gz] ...) in {folder} or {subs}; "
+        "point data.data_dir or $VAE_DATA_DIR at the folder that holds them"
+    )
+
+
+def _idx_path(folder, stem):
+    for path in (folder / f"{stem}.gz", folder / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_idx_split(folder: Path, split: str) -> Split:
+    image_stem, label_stem = IDX_NAMES[split]
+    paths = [_idx_path(folder, stem) for stem in (image_stem, label_stem)]
+    for stem, path in zip((image_stem, label_stem), paths):
+        if path is None:
+            raise DataError(f"missing {folder / stem}[.gz]; the folder needs all four IDX files of the dataset")
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1:
+        raise DataError(f"{paths[0]} / {paths[1]}: expected 3-D images and 1-D labels, got {images.ndim}-D and {labels.ndim}-D")
+    if len(images) != len(labels):
+        raise DataError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels")
+    return Split(images[..., None], labels.astype(np.int64))
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Reads an IDX file of unsigned bytes (gzip-compressed or raw), checking header and size."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"cannot read {path}: {exc}; replace it with a good copy of the dataset file") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number {raw[:4].hex() or 'empty'})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated: its header is incomplete")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"{path} has {len(raw)} bytes but its header {shape} needs {expected}; the file is truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _keras_load(name):
+    from vae_cli import backend
+
+    backend.load()
+    import keras
+
+    loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as exc:  # the loaders raise anything from URLError to ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"could not load {DATASETS[name].title} with keras.datasets ({reason})", Fix("data_dir")) from None
+    return {
+        "train": Split(x_train[..., None], y_train.astype(np.int64)),
+        "test": Split(x_test[..., None], y_test.astype(np.int64)),
+    }

@@ -1,0 +1,75 @@
+"""The in-memory form of a dataset, shared by every reader: ``Split``, ``Data`` and test-time pixels.
+
+Images are kept as uint8 of shape (N, H, W, C) (an .npz may hold float32 in
+[0, 1]); ``to_float`` gives float32 in [0, 1]. The training pipeline scales per
+batch, so the dataset lives in memory once, at a quarter of its float32 size.
+Image folders are not held in memory for training: their files are streamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TEST_BINARIZATION_SEED = 1234  # the test set is binarized once, the same way for every run
+
+
+@dataclass
+class Split:
+    images: np.ndarray | None  # uint8 (or float32 in [0, 1]), (N, H, W, C); None when streamed from files
+    labels: np.ndarray  # int, (N,)
+    files: list[str] | None = None  # image paths, when the split is streamed from disk
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int) -> Split:
+        return Split(None if self.images is None else self.images[:n], self.labels[:n],
+                     None if self.files is None else self.files[:n])
+
+
+@dataclass
+class Data:
+    name: str  # the config's data.dataset
+    title: str  # for figure titles
+    class_names: list[str]
+    train: Split
+    test: Split
+    source: str  # the folder or file read, or "keras"
+    image_shape: tuple[int, int, int]  # (H, W, C) as the model sees it
+
+    def checksum(self) -> str:
+        """sha256 over the exact arrays used (for streamed files: their names and sizes)."""
+        digest = hashlib.sha256(repr(tuple(self.image_shape)).encode())
+        for split in (self.train, self.test):
+            if split.files is not None:
+                for path in split.files:
+                    digest.update(f"{Path(path).relative_to(self.source)}:{Path(path).stat().st_size}\n".encode())
+            if split.images is not None:
+                digest.update(np.ascontiguousarray(split.images).tobytes())
+            digest.update(np.ascontiguousarray(split.labels).astype("<i8").tobytes())
+        return digest.hexdigest()
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    if images.dtype == np.uint8:
+        return images.astype("float32") / 255.0
+    return images.astype("float32")
+
+
+def prepare(images: np.ndarray, binarize: str = "none", seed: int = TEST_BINARIZATION_SEED) -> np.ndarray:
+    """uint8 images -> the float32 pixels a model sees at test time.
+
+    ``static`` thresholds at 0.5; ``dynamic`` draws each pixel once from
+    Bernoulli(intensity) with a fixed seed, as Burda et al. (2016) fix their
+    test set; training images are redrawn every epoch by the input pipeline.
+    """
+    x = to_float(images)
+    if binarize == "static":
+        return (x > 0.5).astype("float32")
+    if binarize == "dynamic":
+        return (np.random.default_rng(seed).random(x.shape, dtype=np.float32) < x).astype("float32")
+    return x

@@ -1,0 +1,159 @@
+"""The user's own images: a folder of image files, or an .npz of arrays.
+
+A folder's training images are listed, not loaded: the input pipeline streams
+them from disk every epoch, so the dataset need not fit in memory. Its held-out
+split (``data.validation_split``, drawn with the run's seed) is decoded once into
+memory for validation and figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae_cli.config import DataConfig
+from vae_cli.data.types import Data, Split
+from vae_cli.errors import DataError
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
+def load(data_cfg: DataConfig, seed: int = 0) -> Data:
+    if data_cfg.dataset == "npz":
+        return load_npz(data_cfg, seed)
+    return load_folder(data_cfg, seed)
+
+
+# -------------------------------------------------------------------- folders
+def scan(folder: str | Path) -> tuple[list[str], np.ndarray, list[str]]:
+    """Image files and labels: one class per sub-folder, or a single class when the images sit at the top."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"data.path {folder} is not a folder; point it at a folder of PNG/JPEG images")
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = [(p.name, _images_in(p)) for p in subfolders]
+    classes = [(name, files) for name, files in classes if files]
+    if not classes:
+        classes = [(folder.name, _images_in(folder))]
+    files = [f for _, found in classes for f in found]
+    if not files:
+        raise DataError(f"no images (.png, .jpg, .jpeg, .bmp, .gif) in {folder} or its sub-folders")
+    labels = np.concatenate([np.full(len(found), i, np.int64) for i, (_, found) in enumerate(classes)])
+    return files, labels, [name for name, _ in classes]
+
+
+def _images_in(folder):
+    return sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+
+
+def image_shape(files: list[str], data_cfg: DataConfig) -> tuple[int, int, int]:
+    """(H, W, C): ``data.image_size`` or the images' common size; 3 channels if any image has colour."""
+    from PIL import Image
+
+    sizes, colour = set(), False
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                sizes.add((image.height, image.width))
+                colour = colour or image.mode not in GREY_MODES
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read image {path}: {exc}; remove or replace the file") from None
+    channels = {"grey": 1, "rgb": 3}.get(data_cfg.color, 3 if colour else 1)
+    if data_cfg.image_size is not None:
+        return (*data_cfg.image_size, channels)
+    if len(sizes) > 1:
+        shown = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3])
+        raise DataError(f"the images differ in size ({shown} ...); set data.image_size: [height, width]")
+    return (*next(iter(sizes)), channels)
+
+
+def load_folder(data_cfg: DataConfig, seed: int) -> Data:
+    files, labels, class_names = scan(data_cfg.path)
+    shape = image_shape(files, data_cfg)
+    train_idx, test_idx = _split(len(files), data_cfg.validation_split, seed)
+    test_files = [files[i] for i in test_idx]
+    test = Split(decode_files(test_files, shape), labels[test_idx], test_files)
+    train = Split(None, labels[train_idx], [files[i] for i in train_idx])
+    source = str(Path(data_cfg.path).expanduser())
+    return Data("image_folder", Path(source).name, class_names, train, test, source, shape)
+
+
+def _split(count, fraction, seed):
+    if count < 2:
+        raise DataError(f"only {count} image found; a VAE needs at least a few to train and one to test on")
+    order = np.random.default_rng(seed).permutation(count)
+    held = min(count - 1, max(1, round(count * fraction)))
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def decode_image(path: Any, shape: tuple[int, int, int]) -> Any:
+    """One file -> (H, W, C) float32 in [0, 255], rounded: the same path for training and testing."""
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(path), channels=shape[2], expand_animations=False)
+    image = tf.image.resize(tf.cast(image, tf.float32), shape[:2], antialias=True)
+    return tf.clip_by_value(tf.round(image), 0.0, 255.0)
+
+
+def decode_files(files: list[str], shape: tuple[int, int, int]) -> np.ndarray:
+    from vae_cli import backend
+
+    tf = backend.load()
+    ds = tf.data.Dataset.from_tensor_slices(files).map(lambda p: decode_image(p, shape), tf.data.AUTOTUNE).batch(256)
+    try:
+        return np.concatenate([batch.numpy().astype(np.uint8) for batch in ds])
+    except tf.errors.OpError as exc:
+        raise DataError(f"cannot decode an image under {Path(files[0]).parent.parent}: {exc.message.splitlines()[0]}") from None
+
+
+# ------------------------------------------------------------------------ npz
+def load_npz(data_cfg: DataConfig, seed: int) -> Data:
+    path = Path(data_cfg.path).expanduser()
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise DataError(f"data.path {path} does not exist; point it at an .npz file with x_train (and x_test)") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as .npz: {exc}") from None
+    if "x_train" not in arrays:
+        raise DataError(f"{path} has no x_train array (it has: {', '.join(sorted(arrays)) or 'nothing'})")
+    x_train = _images(arrays["x_train"], path, "x_train")
+    y_train = _labels(arrays.get("y_train"), len(x_train), path, "y_train")
+    if "x_test" in arrays:
+        x_test = _images(arrays["x_test"], path, "x_test")
+        y_test = _labels(arrays.get("y_test"), len(x_test), path, "y_test")
+        if x_test.shape[1:] != x_train.shape[1:]:
+            raise DataError(f"{path}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}")
+    else:
+        train_idx, test_idx = _split(len(x_train), data_cfg.validation_split, seed)
+        x_train, x_test, y_train, y_test = x_train[train_idx], x_train[test_idx], y_train[train_idx], y_train[test_idx]
+    n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    names = [str(i) for i in range(n_classes)]
+    return Data("npz", path.stem, names, Split(x_train, y_train), Split(x_test, y_test), str(path), x_train.shape[1:])
+
+
+def _images(x, path, key):
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise DataError(f"{path}: {key} must be (N, H, W) or (N, H, W, 1 or 3) images, got shape {x.shape}")
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DataError(f"{path}: {key} must be uint8 (0-255) or float (0-1), got {x.dtype}")
+    if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1 or not np.isfinite(x).all()):
+        raise DataError(f"{path}: {key} holds floats outside [0, 1]; scale them to [0, 1] (or store uint8)")
+    return x.astype(np.float32)
+
+
+def _labels(y, count, path, key):
+    if y is None:
+        return np.zeros(count, np.int64)
+    y = np.asarray(y).reshape(-1)
+    if len(y) != count or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise DataError(f"{path}: {key} must hold {count} non-negative integer labels")
+    return y.astype(np.int64)

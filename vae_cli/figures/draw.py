@@ -1,0 +1,59 @@
+"""Figures drawn from models: the latent grid and the latent scatter, with titles that say what they show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae_cli.defaults import GRID_RANGE, SEED
+from vae_cli.figures import latents, plots
+from vae_cli.figures.latents import GridRange
+
+
+def title_prefix(dataset_title: str, latent_dim: int, epochs: int) -> str:
+    """"MNIST · latent 2 · 8 epochs": what every figure's title starts with."""
+    return f"{dataset_title} · latent {latent_dim} · {epochs} epoch{'' if epochs == 1 else 's'}"
+
+
+def draw_manifold(decoder: Any, n: int, title: str, path: Path, rng: GridRange = GridRange(*GRID_RANGE),
+                  dims: tuple[int, int] = (0, 1), z_means: np.ndarray | None = None, axes: bool = True) -> np.ndarray:
+    """Decodes an n x n grid; ``z_means`` (test-set means) are needed for the ``data`` range."""
+    latent_dim = decoder.input.shape[-1]
+    kind, low, high = rng
+    xs = latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[0]])
+    ys = xs if latent_dim < 2 else latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[1]])
+    images = latents.batched(decoder, latents.manifold_latents(xs, ys, latent_dim, dims))
+    title += f"\n{latents.describe_range(kind, low, high)}"
+    if latent_dim > 2:
+        title += f"; z[{dims[0]}], z[{dims[1]}] varied, the other {latent_dim - 2} held at 0"
+    elif latent_dim == 1:
+        title += "; the latent is 1-D, so every row is the same"
+    plots.save_manifold(path, images, xs, ys[::-1], title, f"z[{dims[0]}]", f"z[{dims[1]}]", axes=axes)
+    return images
+
+
+def draw_latent(encoder: Any, images: np.ndarray, labels: np.ndarray, class_names: list[str], title: str, path: Path,
+                method: str = "pca", seed: int = SEED) -> np.ndarray:
+    """The latent means of ``images`` coloured by label; larger latents projected by PCA or t-SNE."""
+    z_mean = latents.encode_means(encoder, images)
+    if z_mean.shape[1] == 2:
+        points, axis_labels = z_mean, ("z_mean[0]", "z_mean[1]")
+    elif z_mean.shape[1] == 1:
+        points = np.stack([z_mean[:, 0], np.random.default_rng(0).uniform(-0.5, 0.5, len(z_mean))], axis=1)
+        axis_labels = ("z_mean[0]", "random jitter (latent is 1-D)")
+    elif method == "tsne":
+        from vae_cli.figures.tsne import tsne
+
+        points = tsne(z_mean, seed=seed)
+        axis_labels = ("t-SNE 1", "t-SNE 2")
+        title += f"\nt-SNE of the {z_mean.shape[1]}-D latent means (distances between clusters mean little)"
+    else:
+        points, var = latents.pca_2d(z_mean)
+        axis_labels = tuple(f"PC {i + 1} of z_mean ({100 * v:.0f}% of variance)" for i, v in enumerate(var))
+        title += f"\nPCA projection of the {z_mean.shape[1]}-D latent means"
+    plots.save_latent_scatter(path, points, labels, class_names, title, axis_labels)
+    return z_mean
+
+

@@ -1,0 +1,1 @@
+"""Run folders: atomic files, creating and finding runs, model files, and reading a finished run."""

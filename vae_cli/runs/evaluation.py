@@ -1,0 +1,82 @@
+"""A run's test-set measurements (the estimator's) recorded in its ``metrics.json`` beside earlier ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from vae_cli import backend
+from vae_cli.data.types import prepare
+from vae_cli.defaults import EVALUATE_K, EVALUATE_SAMPLES, SEED
+from vae_cli.errors import RunError
+from vae_cli.model.estimate import Metrics
+from vae_cli.names import VAE_LOSS
+from vae_cli.runs import folder
+from vae_cli.runs.atomic import write_json
+from vae_cli.runs.modelfile import load_model
+from vae_cli.runs.view import RunView
+
+
+@dataclass
+class Evaluation:
+    metrics: Metrics
+    binarize: str  # the test data's treatment
+    trained_with_binarize: str
+    likelihood: str
+    path: Path  # the metrics.json it was recorded in
+
+
+def evaluate_run(view: RunView, k: int = EVALUATE_K, samples: int = EVALUATE_SAMPLES, binarize: str | None = None,
+                 limit: int | None = None, seed: int = SEED,
+                 progress: Callable[[int, int], None] | None = None) -> Evaluation:
+    """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
+    import keras
+
+    from vae_cli.model.build import logits_of
+    from vae_cli.model.estimate import evaluate
+
+    # Read the earlier record first: a damaged one must stop us before an hour of evaluation.
+    path = view.dir / folder.METRICS
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        recorded = str(exc)
+    if not isinstance(recorded, dict):  # never drop earlier evaluations by overwriting a damaged record
+        why = recorded if isinstance(recorded, str) else "not a JSON object"
+        raise RunError(f"{path} is not a metrics record written by vae ({why}); move it aside and evaluate again")
+    binarize = binarize or view.cfg.data.binarize
+    raw = view.load(("test",)).test
+    images = prepare(raw.images[:limit] if limit else raw.images, binarize)
+    log_sigma = None
+    if view.cfg.model.likelihood == "gaussian":
+        loss_layer = load_model(view.dir / folder.VAE).get_layer(VAE_LOSS)
+        log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
+    metrics = evaluate(view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress,
+                       log_sigma=log_sigma)
+    entry = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "images": metrics.images,
+        "k": k,
+        "samples": samples,
+        "binarize": binarize,
+        "trained_with_binarize": view.cfg.data.binarize,
+        "likelihood": view.cfg.model.likelihood,
+        "negative_elbo": metrics.negative_elbo,
+        "reconstruction": metrics.reconstruction,
+        "kl": metrics.kl,
+        "nll": metrics.nll,
+        "active_units": metrics.active_units,
+        "kl_per_dim": metrics.kl_per_dim,
+        "seconds": metrics.seconds,
+        "seed": seed,
+        "versions": backend.versions(),
+    }
+    key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
+    recorded[key] = entry  # other evaluations of the run stay
+    write_json(path, recorded)
+    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path)

@@ -1,0 +1,69 @@
+"""A finished (or interrupted) run folder as the figure and evaluation commands read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae_cli import backend
+from vae_cli.data.load import load_data
+from vae_cli.data.mnist import DATASETS
+from vae_cli.data.types import Data, Split, prepare
+from vae_cli.defaults import OUTPUT_DIR
+from vae_cli.runs import folder
+from vae_cli.runs.modelfile import load_model
+
+
+class RunView:
+    """A run folder's config and manifest, with its models loaded on first use."""
+
+    def __init__(self, run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR,
+                 data_dir: str | None = None) -> None:
+        self.dir = folder.resolve_run(run, output_dir)
+        self.cfg = folder.read_config(self.dir)
+        self.manifest = folder.read_manifest(self.dir)
+        self.data_dir = data_dir
+        backend.load()
+
+    @cached_property
+    def encoder(self) -> Any:
+        return load_model(self.dir / folder.ENCODER)
+
+    @cached_property
+    def decoder(self) -> Any:
+        return load_model(self.dir / folder.DECODER)
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.manifest["dataset"].get("class_names") or DATASETS[self.cfg.data.dataset].class_names
+
+    @property
+    def dataset_title(self) -> str:
+        return self.manifest["dataset"].get("title") or DATASETS[self.cfg.data.dataset].title
+
+    @property
+    def epochs(self) -> int:
+        return self.manifest.get("epochs_completed", 0)
+
+    def load(self, splits: tuple[str, ...] = ("test",)) -> Data:
+        data_cfg = folder.data_config_for_run(self.cfg, self.manifest, self.data_dir)
+        return load_data(data_cfg, splits, self.cfg.train.seed)
+
+    def split(self, name: str = "test", pick: Callable[[int], np.ndarray] | None = None) -> Split:
+        """A data split as the model sees it at test time: float32, binarized like the training data.
+
+        ``pick(count)`` returns the indices to keep, chosen before a streamed folder is decoded.
+        """
+        split = getattr(self.load((name,)), name)
+        keep = np.arange(len(split)) if pick is None else pick(len(split))
+        if split.images is None:  # a streamed training folder: decode the chosen files now
+            from vae_cli.data.userdata import decode_files
+
+            images = decode_files([split.files[i] for i in keep], tuple(self.manifest["dataset"]["image_shape"]))
+        else:
+            images = split.images[keep]
+        return Split(prepare(images, self.cfg.data.binarize), split.labels[keep])

@@ -1,0 +1,1 @@
+"""Training: building and restoring a run, the input pipeline, the epoch loop, checkpoints."""

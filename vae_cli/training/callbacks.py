@@ -1,0 +1,141 @@
+"""Keras callbacks of a training run: the per-epoch log, early stopping with resumable
+state, the non-finite-loss guard, the Ctrl-C handler and the KL warm-up."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from vae_cli.names import VAE_LOSS
+
+
+class StopTraining(Exception):
+    """Raised from a batch callback to leave ``fit`` at once, before validation or saving."""
+
+    def __init__(self, reason: str, epoch: int, batch: int, value: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.epoch, self.batch, self.value = reason, epoch, batch, value
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Per-epoch metrics with wall time; ``rows`` may start with a resumed run's history."""
+
+    def __init__(self, rows: list[dict] | tuple = ()) -> None:
+        super().__init__()
+        self.rows = list(rows)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["seconds"] = time.perf_counter() - self._start
+        self.rows.append(row)
+
+
+class EarlyStopper(keras.callbacks.Callback):
+    """Stops when the test loss has not improved for ``patience`` epochs, keeping the best weights.
+
+    It watches reconstruction + beta x KL at the target beta, so a KL warm-up
+    (which lowers the weight inside ``val_loss``) cannot fake an improvement.
+    Unlike ``keras.callbacks.EarlyStopping`` its counters are plain state that a
+    checkpoint saves and a resumed run restores.
+    """
+
+    def __init__(self, patience: int | None, beta: float = 1.0, state: dict | None = None,
+                 best_weights: list[np.ndarray] | None = None) -> None:
+        super().__init__()
+        self.patience, self.beta = patience, beta
+        state = state or {}
+        self.best = state.get("best", math.inf)
+        self.best_epoch = state.get("best_epoch", 0)
+        self.wait = state.get("wait", 0)
+        self.stopped = state.get("stopped", False)
+        self.best_weights = best_weights
+
+    def state(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        current = float(logs.get("val_reconstruction_loss", math.nan)) + self.beta * float(logs.get("val_kl_loss", math.nan))
+        if current < self.best:
+            self.best, self.best_epoch, self.wait = current, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.patience is not None and self.wait >= self.patience:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops at the first batch whose loss is NaN or infinite, before anything is saved."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise StopTraining("non-finite loss", self._epoch + 1, batch + 1, loss)
+
+
+class CtrlC(keras.callbacks.Callback):
+    """First Ctrl-C: finish the current step, then leave ``fit``. Second: abort at once."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._pressed = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._pressed:
+            signal.signal(signal.SIGINT, self._previous)
+            raise KeyboardInterrupt
+        self._pressed = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self._pressed:
+            raise StopTraining("interrupted", self._epoch + 1, batch + 1)
+
+    def restore(self) -> None:
+        if hasattr(self, "_previous"):
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Raises the loss layer's KL weight linearly from 0 to ``beta`` over ``epochs`` (Sonderby et al. 2016).
+
+    Driven by the optimizer's step counter, so a resumed run continues the ramp exactly.
+    """
+
+    def __init__(self, beta: float, epochs: int, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.beta, self.steps = beta, max(1, epochs * steps_per_epoch)
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.get_layer(VAE_LOSS).kl_weight.assign(self.beta * min(1.0, step / self.steps))
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.model.get_layer(VAE_LOSS).kl_weight.assign(self.beta)
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """Calls ``on_epoch(epoch)`` once every other callback has seen the epoch (so last in the list)."""
+
+    def __init__(self, on_epoch: Callable[[int], None]) -> None:
+        super().__init__()
+        self.on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.on_epoch(epoch + 1)

@@ -1,0 +1,44 @@
+"""Seeding, the optimizer with its learning-rate schedule, and Keras's ``fit`` over the training stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from vae_cli.config import TrainConfig
+from vae_cli.data.types import Split
+from vae_cli.training.pipeline import steps_per_epoch, train_pipeline
+
+
+def seed_everything(seed: int) -> None:
+    keras.utils.set_random_seed(seed)
+
+
+def learning_rate(train_cfg: TrainConfig, train_size: int) -> Any:
+    if train_cfg.lr_schedule == "cosine":
+        steps = train_cfg.epochs * steps_per_epoch(train_size, train_cfg.batch_size)
+        return keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps, alpha=0.05)
+    return train_cfg.learning_rate
+
+
+def compile_vae(vae: keras.Model, train_cfg: TrainConfig, train_size: int) -> None:
+    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate(train_cfg, train_size)))
+
+
+def fit(vae: keras.Model, train_split: Split, val_ds: Any, train_cfg: TrainConfig, first_epoch: int,
+        callbacks: list[keras.callbacks.Callback], verbose: int = 2, binarize: str = "none",
+        shape: tuple[int, int, int] | None = None) -> Any:
+    source = train_split.files if train_split.files is not None else train_split.images
+    ds = train_pipeline(source, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs, binarize, shape)
+    return vae.fit(
+        ds,
+        validation_data=val_ds,
+        epochs=train_cfg.epochs,
+        initial_epoch=first_epoch,
+        # With steps_per_epoch set, Keras keeps one iterator across epochs: the stream above.
+        steps_per_epoch=steps_per_epoch(len(source), train_cfg.batch_size),
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )

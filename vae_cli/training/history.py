@@ -1,0 +1,33 @@
+"""The per-epoch history table: CSV for the run folder, columns for the loss plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
+
+
+def history_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *KEYS, "seconds"], extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def history_columns(rows: list[dict], beta: float = 1.0) -> dict[str, list]:
+    """Columns for the loss plot, with ``objective`` = reconstruction + beta x KL.
+
+    Keras's ``loss`` carries the KL weight of the moment, which KL warm-up lowers;
+    the objective at the target beta is what the run is judged by.
+    """
+    columns = {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS]}
+    for prefix in ("", "val_"):
+        recon = np.asarray(columns[f"{prefix}reconstruction_loss"], dtype=float)
+        kl = np.asarray(columns[f"{prefix}kl_loss"], dtype=float)
+        columns[f"{prefix}objective"] = list(recon + beta * kl)
+    return columns

@@ -1,0 +1,66 @@
+"""Bringing the run folder up to date after every completed epoch.
+
+Samples, the three models (the float32 copy), the history and the manifest,
+and last the checkpoint: once the checkpoint names epoch k, everything of
+epoch k is on disk. Each file is written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vae_cli.figures.training_figures import epoch_samples_path, save_epoch_samples
+from vae_cli.runs import folder
+from vae_cli.runs.atomic import write_json, write_text
+from vae_cli.runs.modelfile import save_model
+from vae_cli.training import checkpoint
+from vae_cli.training.callbacks import EarlyStopper, EpochLog
+from vae_cli.training.history import history_csv
+from vae_cli.training.setup import RunModels
+
+
+class Publisher:
+    """Writes one run's epochs into its folder; ``saved_epoch`` is the epoch the checkpoint holds."""
+
+    def __init__(self, run_dir: Path, manifest: dict, models: RunModels, log: EpochLog, stopper: EarlyStopper,
+                 z_fixed: np.ndarray, dataset_title: str, latent_dim: int, saved_epoch: int) -> None:
+        self.dir, self.manifest, self.models = run_dir, manifest, models
+        self.log, self.stopper, self.z_fixed = log, stopper, z_fixed
+        self.dataset_title, self.latent_dim = dataset_title, latent_dim
+        self.saved_epoch = saved_epoch
+
+    def publish(self, epochs_done: int) -> None:
+        """Models (the float32 copies), history and manifest into the run folder."""
+        final = self.models.float32_copy
+        save_model(final.encoder, self.dir / folder.ENCODER)
+        save_model(final.decoder, self.dir / folder.DECODER)
+        save_model(final.vae, self.dir / folder.VAE)
+        write_text(self.dir / folder.HISTORY, history_csv(self.log.rows))
+        self.manifest["epochs_completed"] = epochs_done
+        write_json(self.dir / folder.MANIFEST, self.manifest)
+
+    def on_epoch(self, epoch: int) -> None:
+        training = self.models.training_copy
+        self.models.float32_copy.vae.set_weights(training.vae.get_weights())
+        title = f"{self.dataset_title} · latent {self.latent_dim} · epoch {epoch}"
+        save_epoch_samples(self.models.float32_copy.decoder, self.z_fixed, epoch_samples_path(self.dir, epoch), title)
+        self.publish(epoch)
+        # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
+        checkpoint.save(
+            self.dir / checkpoint.FILENAME,
+            training.vae,
+            self.stopper.best_weights,
+            {"epoch": epoch, "history": self.log.rows, "early_stopping": self.stopper.state()},
+        )
+        self.saved_epoch = epoch
+
+    def mark(self, status: str, **extra: object) -> None:
+        """Records ``status`` in run.json, best effort: the failure being reported matters more."""
+        self.manifest.update(status=status, **extra)
+        try:
+            write_json(self.dir / folder.MANIFEST, self.manifest)
+        except OSError:
+            pass
+

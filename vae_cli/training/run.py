@@ -1,0 +1,193 @@
+"""One training run from a fresh or resumed state to a finished run folder.
+
+After every completed epoch the run folder is brought up to date (``publish``),
+so whatever stops the process (SIGKILL, Ctrl-C, a full disk, a NaN) the folder
+holds the last completed epoch, loadable, and a resumed run continues from it.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vae_cli import __version__, backend
+from vae_cli.config import Config, dump_yaml
+from vae_cli.data.load import load_data
+from vae_cli.data.types import Data, prepare
+from vae_cli.errors import Fix, Interrupted, RunError, VaeError
+from vae_cli.names import USER_DATASETS
+from vae_cli.runs import folder
+from vae_cli.runs.atomic import write_json, write_text
+from vae_cli.training import checkpoint, distribution
+from vae_cli.training.checkpoint import Checkpoint
+from vae_cli.training.manifest import new_manifest
+
+SAMPLE_POINTS = 100  # latent points decoded after every epoch
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs: int
+    best_epoch: int
+    test: dict  # loss, reconstruction_loss, kl_loss (nats per image)
+    seconds_per_epoch: float
+    resumed_from: int = 0
+    already_finished: bool = False
+
+
+def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResult:
+    """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
+    distribution.prepare_devices(cfg.train)
+    # Everything that can fail on bad input happens before the run folder exists.
+    data = load_data(cfg.data, seed=cfg.train.seed)
+    manifest = new_manifest(cfg, data, argv)
+    run_dir = folder.create_run_dir(cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS
+                                    else data.name)
+    write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
+    write_json(run_dir / folder.MANIFEST, manifest)
+    return _Run(run_dir, cfg, data, manifest, None).train(verbose)
+
+
+def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -> TrainResult:
+    """Continues an interrupted run from its last completed epoch."""
+    run_dir = folder.existing_folder(run_dir)
+    manifest = folder.read_manifest(run_dir)
+    cfg = folder.read_config(run_dir)
+    if manifest.get("status") == "complete":
+        epochs = manifest.get("epochs_completed", 0)
+        return TrainResult(run_dir, epochs, manifest.get("best_epoch", epochs), manifest.get("test", {}), 0.0,
+                           epochs, already_finished=True)
+    recorded = manifest.get("config_hash")
+    same_version = manifest.get("versions", {}).get("vae_cli", __version__) == __version__  # new keys change hashes
+    if recorded and same_version and recorded != folder.config_hash(cfg):
+        raise RunError(
+            f"{run_dir / folder.CONFIG} has changed since this run started, so its checkpoint no longer fits it; "
+            "undo the edit, or train a new run with the new settings"
+        )
+    state = checkpoint.load(run_dir / checkpoint.FILENAME)
+    folder.remove_stale_temporaries(run_dir)
+    distribution.prepare_devices(cfg.train)
+    data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
+    if data.checksum() != manifest["dataset"]["sha256"]:
+        raise RunError(
+            f"the {data.title} data found in {data.source} differs from the data this run "
+            "was trained on (sha256 in run.json)", Fix("point_data_dir"),
+        )
+    return _Run(run_dir, cfg, data, manifest, state).train(verbose)
+
+
+class _Run:
+    """One run's models, callbacks and folder, from the first epoch to be trained to the finished run."""
+
+    def __init__(self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None) -> None:
+        from vae_cli.training import callbacks as cb
+        from vae_cli.training.pipeline import steps_per_epoch
+        from vae_cli.training.publish import Publisher
+        from vae_cli.training.setup import build_run_models
+
+        self.dir, self.cfg, self.data = run_dir, cfg, data
+        self.models = build_run_models(cfg, data.image_shape, len(data.train), manifest["precision"], state,
+                                       str(run_dir / checkpoint.FILENAME))
+        self.first_epoch, rows, stopper_state, best = 0, [], None, None
+        if state is not None:
+            self.first_epoch, rows = state.state["epoch"], state.state["history"]
+            stopper_state, best = state.state["early_stopping"], state.best
+        train_cfg = cfg.train
+        self.log = cb.EpochLog(rows)
+        self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
+        self.ctrl_c = cb.CtrlC()
+        z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
+        self.publisher = Publisher(run_dir, manifest, self.models, self.log, self.stopper, z.astype("float32"),
+                                   data.title, cfg.model.latent_dim, self.first_epoch)
+        self.callbacks = [cb.NonFiniteGuard(), self.ctrl_c, self.log, self.stopper,
+                          cb.EpochEnd(self.publisher.on_epoch)]
+        if train_cfg.kl_warmup_epochs:
+            steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
+            self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
+        self.test_images = prepare(data.test.images, cfg.data.binarize)
+
+    def train(self, verbose: int) -> TrainResult:
+        tf = backend.load()
+        from vae_cli.training.callbacks import StopTraining
+        from vae_cli.training.fitting import fit
+        from vae_cli.training.pipeline import eval_pipeline
+
+        cfg, done = self.cfg, len(self.log.rows)
+        self.val_ds = eval_pipeline(self.test_images)
+        try:
+            if not self.stopper.stopped and self.first_epoch < cfg.train.epochs:
+                fit(self.models.training_copy.vae, self.data.train, self.val_ds, cfg.train, self.first_epoch,
+                    self.callbacks, verbose, cfg.data.binarize, self.data.image_shape)
+        except StopTraining as stop:
+            self._stopped(stop)
+        except OSError as exc:
+            self._save_failed(exc)
+        except tf.errors.OpError as exc:  # most often an image file that cannot be decoded, mid-epoch
+            self.publisher.mark("failed")
+            raise VaeError(
+                f"training stopped in epoch {len(self.log.rows) + 1}: {exc.message.splitlines()[0]}; "
+                "if an image file is unreadable, fix or remove it and train a new run"
+            ) from None
+        finally:
+            self.ctrl_c.restore()
+        return self.finish(done)
+
+    def finish(self, resumed_at: int) -> TrainResult:
+        """The final models (the best epoch's, with early stopping), test losses, figures, manifest."""
+        from vae_cli.figures.training_figures import save_final_figures
+        from vae_cli.training.history import history_columns
+
+        rows, stopper, final = self.log.rows, self.stopper, self.models.float32_copy
+        if self.cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
+            final.vae.set_weights(stopper.best_weights)  # as EarlyStopping(restore_best_weights=True)
+            best_epoch = stopper.best_epoch
+        else:
+            final.vae.set_weights(self.models.training_copy.vae.get_weights())
+            best_epoch = rows[-1]["epoch"]
+        try:
+            test = final.vae.evaluate(self.val_ds, verbose=0, return_dict=True)
+            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
+            self.publisher.publish(len(rows))
+            save_final_figures(self.dir, final.encoder, final.decoder, history_columns(rows, self.cfg.train.beta),
+                               self.cfg.train.beta, self.data.title, self.cfg.model.latent_dim, self.test_images,
+                               self.data.test.labels, self.data.class_names)
+        except OSError as exc:
+            self._save_failed(exc)
+        manifest = self.publisher.manifest
+        manifest.update(
+            status="complete",
+            finished=folder.now_iso(),
+            best_epoch=best_epoch,
+            test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
+        )
+        write_json(self.dir / folder.MANIFEST, manifest)
+        seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
+        return TrainResult(self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at)
+
+    def _stopped(self, stop: Exception) -> None:
+        done = len(self.log.rows)
+        kept = f"the run folder holds epoch {done}" if done else "no epoch was completed"
+        if stop.reason == "interrupted":
+            self.publisher.mark("interrupted")
+            raise Interrupted(
+                f"interrupted in epoch {stop.epoch} (its {stop.batch - 1} finished steps are discarded); {kept}",
+                Fix("resume", self.dir),
+            )
+        self.publisher.mark("diverged", diverged_at={"epoch": stop.epoch, "batch": stop.batch})
+        raise VaeError(
+            f"training diverged: the loss became {stop.value} at epoch {stop.epoch}, batch {stop.batch}; {kept}, "
+            f"with finite weights; lower train.learning_rate (now {self.cfg.train.learning_rate:g}) and train again"
+        )
+
+    def _save_failed(self, exc: OSError) -> None:
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        self.publisher.mark("failed")
+        raise RunError(
+            f"could not write into {self.dir}: {what}; the last good checkpoint (epoch {self.publisher.saved_epoch}) "
+            "is intact", Fix("resume", self.dir, first="free space"),
+        ) from None
