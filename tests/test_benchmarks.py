@@ -30,8 +30,16 @@ def test_compute_layers_lists_encoder_then_decoder_in_data_order():
 
     vae = build_models(ModelConfig(), (28, 28, 1)).vae
     names = [layer.name for layer in step_costs.compute_layers(vae)]
-    assert names == ["encoder_conv_0", "encoder_conv_1", "encoder_dense", "z_mean", "z_log_var",
-                     "decoder_dense", "decoder_deconv_0", "x_logits"]
+    assert names == [
+        "encoder_conv_0",
+        "encoder_conv_1",
+        "encoder_dense",
+        "z_mean",
+        "z_log_var",
+        "decoder_dense",
+        "decoder_deconv_0",
+        "x_logits",
+    ]
 
 
 @pytest.mark.parametrize("numpy_arrays", [True, False])

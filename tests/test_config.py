@@ -49,8 +49,16 @@ def test_int_is_accepted_for_float():
 
 def test_set_overrides_file_values_as_yaml(tmp_path):
     path = write(tmp_path, "train:\n  epochs: 10\n")
-    cfg = load_config(path, ["train.epochs=3", "model.latent_dim=8", "data.dataset=fashion_mnist",
-                             "model.encoder_filters=[8, 16]", "data.limit=null"])
+    cfg = load_config(
+        path,
+        [
+            "train.epochs=3",
+            "model.latent_dim=8",
+            "data.dataset=fashion_mnist",
+            "model.encoder_filters=[8, 16]",
+            "data.limit=null",
+        ],
+    )
     assert cfg.train.epochs == 3 and cfg.model.latent_dim == 8
     assert cfg.data.dataset == "fashion_mnist" and cfg.model.encoder_filters == [8, 16]
 
@@ -72,7 +80,10 @@ def test_later_set_wins():
         ("train:\n  batch_size: 0\n", "train.batch_size: must be >= 1, got 0"),
         ("model:\n  latent_dim: 0\n", "model.latent_dim: must be >= 1, got 0"),
         ("train:\n  beta: -0.5\n", "train.beta: must be >= 0.0, got -0.5"),
-        ("data:\n  dataset: cifar\n", "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz, got 'cifar'"),
+        (
+            "data:\n  dataset: cifar\n",
+            "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz, got 'cifar'",
+        ),
         ("model:\n  encoder_filters: 32\n", "model.encoder_filters: must be a non-empty list, got int 32"),
         ("model:\n  encoder_filters: [32, x]\n", "model.encoder_filters[1]: must be an integer, got str 'x'"),
         ("model: 3\n", "model: must be a mapping of keys, got int 3"),

@@ -5,8 +5,8 @@ import json
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-
 from conftest import real_data_dir
+
 from vae_cli.cli.main import main
 from vae_cli.config import DataConfig
 from vae_cli.data.load import load_data
@@ -25,8 +25,21 @@ def test_real_dataset_loads(name):
 def test_short_mnist_training_then_sample_and_plot_latent(tmp_path, capsys):
     folder = real_data_dir()
     out_dir = tmp_path / "outputs"
-    code = main(["train", "--config", "configs/mnist.yaml", "--data-dir", str(folder),
-                 "--set", "data.limit=6000", "--set", "train.epochs=2", "--set", f"output.dir={out_dir}"])
+    code = main(
+        [
+            "train",
+            "--config",
+            "configs/mnist.yaml",
+            "--data-dir",
+            str(folder),
+            "--set",
+            "data.limit=6000",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            f"output.dir={out_dir}",
+        ]
+    )
     assert code == 0
     (run_dir,) = out_dir.iterdir()
     manifest = json.loads((run_dir / "run.json").read_text())

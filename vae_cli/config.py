@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 
@@ -34,16 +34,18 @@ class DataConfig:
     dataset: Literal[DATASET_KINDS] = _opt(
         "mnist", help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)"
     )
-    data_dir: Optional[str] = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
-    path: Optional[str] = _opt(help="image_folder: folder of images (class sub-folders = labels); npz: the file")
-    image_size: Optional[list[int]] = _opt(
+    data_dir: str | None = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
+    path: str | None = _opt(help="image_folder: folder of images (class sub-folders = labels); npz: the file")
+    image_size: list[int] | None = _opt(
         min=4, help="image_folder: [height, width] to resize to; null: the images' own size"
     )
-    color: Literal["auto", "grey", "rgb"] = _opt("auto", help="image_folder: channels; auto: rgb if any image has colour")
+    color: Literal["auto", "grey", "rgb"] = _opt(
+        "auto", help="image_folder: channels; auto: rgb if any image has colour"
+    )
     validation_split: float = _opt(
         0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for testing"
     )
-    limit: Optional[int] = _opt(min=1, help="use only the first N training images")
+    limit: int | None = _opt(min=1, help="use only the first N training images")
     binarize: Literal["none", "static", "dynamic"] = _opt(
         "none", help="none: grey levels; static: threshold 0.5; dynamic: Bernoulli redraw each epoch"
     )
@@ -55,22 +57,26 @@ class ModelConfig:
         "conv", help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers"
     )
     latent_dim: int = _opt(2, min=1, help="size of z")
-    encoder_filters: Optional[list[int]] = _opt(
+    encoder_filters: list[int] | None = _opt(
         min=1, help="one stride-2 Conv2D per entry; null: 32, 64, 128 ... one per halving to about 7 pixels"
     )
     encoder_dense: int = _opt(64, min=1, help="units of the encoder's hidden Dense layer")
-    decoder_channels: Optional[int] = _opt(min=1, help="channels of the decoder's first feature map; null: the encoder's last")
-    decoder_filters: Optional[list[int]] = _opt(
+    decoder_channels: int | None = _opt(
+        min=1, help="channels of the decoder's first feature map; null: the encoder's last"
+    )
+    decoder_filters: list[int] | None = _opt(
         min=1, help="one stride-2 Conv2DTranspose per entry; null: one fewer than the encoder's, mirrored"
     )
     kernel_size: int = _opt(3, min=1, help="kernel of the (transposed) convolutions")
     output_kernel_size: int = _opt(5, min=1, help="kernel of the decoder's output Conv2D")
-    hidden_units: list[int] = _list([500, 500], min=1, help="mlp: Dense layers of the encoder (mirrored in the decoder)")
+    hidden_units: list[int] = _list(
+        [500, 500], min=1, help="mlp: Dense layers of the encoder (mirrored in the decoder)"
+    )
     activation: Literal["relu", "elu", "tanh", "softplus", "swish"] = _opt("relu", help="hidden-layer activation")
     likelihood: Literal["bernoulli", "gaussian"] = _opt(
         "bernoulli", help="p(x|z): bernoulli on [0, 1] pixels, or gaussian with mean sigmoid(decoder)"
     )
-    gaussian_sigma: Optional[float] = _opt(
+    gaussian_sigma: float | None = _opt(
         min=1e-4, help="gaussian: a fixed standard deviation; null: one learned per channel"
     )
 
@@ -85,10 +91,10 @@ class TrainConfig:
     distribute: Literal["none", "mirrored"] = _opt(
         "none", help="mirrored: tf.distribute.MirroredStrategy over train.devices (the global batch is split)"
     )
-    devices: Optional[list[str]] = _opt(
+    devices: list[str] | None = _opt(
         help="mirrored: devices such as ['/gpu:0', '/gpu:1']; null: all GPUs; '/cpu:N' entries split the CPU"
     )
-    early_stopping_patience: Optional[int] = _opt(
+    early_stopping_patience: int | None = _opt(
         3, min=0, help="epochs without a better test loss (at the target beta) before stopping; null: never"
     )
     seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
@@ -103,7 +109,7 @@ class TrainConfig:
 @dataclass
 class OutputConfig:
     dir: str = _opt("outputs", help="parent folder of the run folders")
-    name: Optional[str] = _opt(help="run folder prefix; default: the dataset, image folder or npz file name")
+    name: str | None = _opt(help="run folder prefix; default: the dataset, image folder or npz file name")
 
 
 @dataclass

@@ -50,22 +50,53 @@ def spread(values, fmt="{:.1f}"):
 
 # ------------------------------------------------------------------ whole runs
 def classic_run(args, seed):
-    wall, rss, out = run_child([sys.executable, str(ROOT / "tests/benchmarks/classic_vae.py"),
-                                "--data-dir", args.data_dir, "--seed", str(seed)])
+    wall, rss, out = run_child(
+        [
+            sys.executable,
+            str(ROOT / "tests/benchmarks/classic_vae.py"),
+            "--data-dir",
+            args.data_dir,
+            "--seed",
+            str(seed),
+        ]
+    )
     result = json.loads(out.strip().splitlines()[-1])
-    return {"wall": wall, "rss": rss, "epochs": result["epochs"], "epoch_s": result["seconds_per_epoch"],
-            "nelbo": result["negative_elbo"]}
+    return {
+        "wall": wall,
+        "rss": rss,
+        "epochs": result["epochs"],
+        "epoch_s": result["seconds_per_epoch"],
+        "nelbo": result["negative_elbo"],
+    }
 
 
 def shipped_run(args, seed):
     out_dir = TMP / "runs"
-    wall, rss, _ = run_child(VAE + ["train", "--config", str(SHIPPED), "--data-dir", args.data_dir,
-                                    "--set", f"output.dir={out_dir}", "--set", f"train.seed={seed}"])
+    wall, rss, _ = run_child(
+        VAE
+        + [
+            "train",
+            "--config",
+            str(SHIPPED),
+            "--data-dir",
+            args.data_dir,
+            "--set",
+            f"output.dir={out_dir}",
+            "--set",
+            f"train.seed={seed}",
+        ]
+    )
     run_dir = max(out_dir.iterdir(), key=lambda p: p.stat().st_mtime)
     manifest = json.loads((run_dir / "run.json").read_text())
     seconds = [float(r["seconds"]) for r in csv.DictReader((run_dir / "history.csv").open())]
-    return {"wall": wall, "rss": rss, "epochs": manifest["epochs_completed"], "epoch_s": statistics.median(seconds),
-            "nelbo": manifest["test"]["negative_elbo"], "run_dir": run_dir}
+    return {
+        "wall": wall,
+        "rss": rss,
+        "epochs": manifest["epochs_completed"],
+        "epoch_s": statistics.median(seconds),
+        "nelbo": manifest["test"]["negative_elbo"],
+        "run_dir": run_dir,
+    }
 
 
 def bench_runs(args):
@@ -74,16 +105,23 @@ def bench_runs(args):
         for name, fn, into in (("classic", classic_run, classic), ("shipped", shipped_run, shipped)):
             result = fn(args, seed=i)  # one seed per repeat: quality varies by about a nat between seeds
             into.append(result)
-            print(f"  run {i + 1} {name}: {result['wall']:.0f} s, {result['epochs']} epochs, "
-                  f"{result['epoch_s']:.1f} s/epoch, -ELBO {result['nelbo']:.2f}, peak {result['rss']:.0f} MB",
-                  flush=True)
+            print(
+                f"  run {i + 1} {name}: {result['wall']:.0f} s, {result['epochs']} epochs, "
+                f"{result['epoch_s']:.1f} s/epoch, -ELBO {result['nelbo']:.2f}, peak {result['rss']:.0f} MB",
+                flush=True,
+            )
     print(f"\n## Whole runs on full MNIST (median of {args.repeats}, seeds 0..{args.repeats - 1}, alternating)\n")
     print("| | epochs | s per epoch | wall time (s) | test -ELBO (nats) | peak RSS (MB) |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for name, runs in (("classic script (batch 32, float32, NumPy)", classic), (f"`vae train --config {SHIPPED.relative_to(ROOT)}`", shipped)):
+    for name, runs in (
+        ("classic script (batch 32, float32, NumPy)", classic),
+        (f"`vae train --config {SHIPPED.relative_to(ROOT)}`", shipped),
+    ):
         med = {k: statistics.median(r[k] for r in runs) for k in ("epochs", "epoch_s", "wall", "nelbo", "rss")}
-        print(f"| {name} | {med['epochs']:.0f} | {med['epoch_s']:.1f} | {med['wall']:.0f} ({spread([r['wall'] for r in runs], '{:.0f}')}) "
-              f"| {med['nelbo']:.2f} ({spread([r['nelbo'] for r in runs], '{:.2f}')}) | {med['rss']:.0f} |")
+        print(
+            f"| {name} | {med['epochs']:.0f} | {med['epoch_s']:.1f} | {med['wall']:.0f} ({spread([r['wall'] for r in runs], '{:.0f}')}) "
+            f"| {med['nelbo']:.2f} ({spread([r['nelbo'] for r in runs], '{:.2f}')}) | {med['rss']:.0f} |"
+        )
     ratio = statistics.median(r["wall"] for r in classic) / statistics.median(r["wall"] for r in shipped)
     print(f"\nSpeed-up of the whole run (median wall times): {ratio:.2f}x")
     return shipped[-1]["run_dir"]
@@ -95,12 +133,26 @@ def bench_startup(args, run_dir):
     out = TMP / "startup.png"
     timings = [
         ("`vae --help`", [run_child(VAE + ["--help"])[0] for _ in range(3 * n)]),
-        ("`import tensorflow, keras`", [run_child([sys.executable, "-c", "import tensorflow, keras"])[0]
-                                        for _ in range(n)]),
-        ("`vae sample --grid 15`", [run_child(VAE + ["sample", "--grid", "15", "--run", str(run_dir),
-                                                     "--out", str(out)])[0] for _ in range(n)]),
-        ("`vae plot-latent`", [run_child(VAE + ["plot-latent", "--run", str(run_dir), "--data-dir", args.data_dir,
-                                                "--out", str(out)])[0] for _ in range(n)]),
+        (
+            "`import tensorflow, keras`",
+            [run_child([sys.executable, "-c", "import tensorflow, keras"])[0] for _ in range(n)],
+        ),
+        (
+            "`vae sample --grid 15`",
+            [
+                run_child(VAE + ["sample", "--grid", "15", "--run", str(run_dir), "--out", str(out)])[0]
+                for _ in range(n)
+            ],
+        ),
+        (
+            "`vae plot-latent`",
+            [
+                run_child(VAE + ["plot-latent", "--run", str(run_dir), "--data-dir", args.data_dir, "--out", str(out)])[
+                    0
+                ]
+                for _ in range(n)
+            ],
+        ),
     ]
     print(f"\n## Start-up and figure commands (seconds, median of {n}+)\n")
     print("| command | median | runs |\n| --- | --- | --- |")
@@ -112,19 +164,43 @@ def bench_startup(args, run_dir):
 
 def quick_run(args):
     out_dir = TMP / "quick"
-    run_child(VAE + ["train", "--config", str(SHIPPED), "--data-dir", args.data_dir, "--set", "data.limit=2000",
-                     "--set", "train.epochs=1", "--set", f"output.dir={out_dir}"])
+    run_child(
+        VAE
+        + [
+            "train",
+            "--config",
+            str(SHIPPED),
+            "--data-dir",
+            args.data_dir,
+            "--set",
+            "data.limit=2000",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            f"output.dir={out_dir}",
+        ]
+    )
     return next(out_dir.iterdir())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", metavar="DIR", default=os.environ.get("VAE_DATA_DIR"),
-                        help="MNIST IDX folder (default: $VAE_DATA_DIR)")
-    parser.add_argument("--only", metavar="PARTS", default="layers,throughput,run,startup",
-                        help="comma-separated: layers, throughput, run, startup (default: all)")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=os.environ.get("VAE_DATA_DIR"),
+        help="MNIST IDX folder (default: $VAE_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="PARTS",
+        default="layers,throughput,run,startup",
+        help="comma-separated: layers, throughput, run, startup (default: all)",
+    )
     parser.add_argument("--repeats", type=int, default=3, metavar="N", help="whole runs of each kind (default: 3)")
-    parser.add_argument("--repeats-steps", type=int, default=3, metavar="N", help="passes per throughput case (default: 3)")
+    parser.add_argument(
+        "--repeats-steps", type=int, default=3, metavar="N", help="passes per throughput case (default: 3)"
+    )
     parser.add_argument("--repeats-startup", type=int, default=5, metavar="N", help="start-up repeats (default: 5)")
     args = parser.parse_args()
     if not args.data_dir:

@@ -49,12 +49,16 @@ def main():
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     vae.fit(x_train, batch_size=32, epochs=args.epochs, validation_data=(x_test,), callbacks=[stop, Clock()], verbose=2)
     test = vae.evaluate(x_test, batch_size=32, verbose=0, return_dict=True)
-    print(json.dumps({
-        "wall_seconds": time.perf_counter() - START,
-        "epochs": len(epoch_seconds),
-        "seconds_per_epoch": float(np.median(epoch_seconds)),
-        "negative_elbo": test["reconstruction_loss"] + test["kl_loss"],
-    }))
+    print(
+        json.dumps(
+            {
+                "wall_seconds": time.perf_counter() - START,
+                "epochs": len(epoch_seconds),
+                "seconds_per_epoch": float(np.median(epoch_seconds)),
+                "negative_elbo": test["reconstruction_loss"] + test["kl_loss"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

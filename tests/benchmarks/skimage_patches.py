@@ -49,7 +49,7 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         rows = rng.integers(0, pixels.shape[0] - args.size + 1, args.per_photo)
         cols = rng.integers(0, pixels.shape[1] - args.size + 1, args.per_photo)
-        for i, (r, c) in enumerate(zip(rows, cols)):
+        for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
             Image.fromarray(pixels[r : r + args.size, c : c + args.size]).save(out / f"{i:04d}.png")
         print(f"{name}: {args.per_photo} patches of {args.size}x{args.size} from {file} {photo.size}")
 

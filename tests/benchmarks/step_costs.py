@@ -101,13 +101,20 @@ def bench_throughput(args):
         (f"tf.data pipeline, {precision}", "classic", 32, precision, False),
         ("tf.data pipeline, float32", "classic", batch, "float32", False),
         (f"tf.data pipeline, {precision}", "classic", batch, precision, False),
-        (f"shipped model (encoder Dense {cfg.model.encoder_dense}): tf.data, {precision}", "shipped", batch,
-         precision, False),
+        (
+            f"shipped model (encoder Dense {cfg.model.encoder_dense}): tf.data, {precision}",
+            "shipped",
+            batch,
+            precision,
+            False,
+        ),
     ]
     print(f"\n## Training throughput (median over {args.repeats_steps} x {len(images)} images, per-step times)\n")
-    print(f"The classic model costs {flops['classic'] / 1e6:.1f} MFLOP per image per training step, the "
-          f"shipped one {flops['shipped'] / 1e6:.1f}; the float32 matrix product on this machine runs at "
-          f"{peak:.0f} GFLOP/s.\n")
+    print(
+        f"The classic model costs {flops['classic'] / 1e6:.1f} MFLOP per image per training step, the "
+        f"shipped one {flops['shipped'] / 1e6:.1f}; the float32 matrix product on this machine runs at "
+        f"{peak:.0f} GFLOP/s.\n"
+    )
     print("| setting | batch | images/s | s per 60k epoch (steps only) | fraction of FLOP floor |")
     print("| --- | --- | --- | --- | --- |")
     for name, kind, batch, policy, numpy_arrays in cases:
@@ -148,19 +155,25 @@ def bench_layers(args):
         seconds = _median_call(tf.function(step), x, args.repeats_steps * 5)
         rows.append((layer, seconds))
     total = sum(seconds for _, seconds in rows)
-    print(f"\n## Cost of each layer (forward + backward alone, batch {batch}, {precision}, median of "
-          f"{args.repeats_steps * 5} x 20 calls)\n")
+    print(
+        f"\n## Cost of each layer (forward + backward alone, batch {batch}, {precision}, median of "
+        f"{args.repeats_steps * 5} x 20 calls)\n"
+    )
     print("| layer | shape in -> out | MFLOP per image (fwd) | ms per step | share | GFLOP/s (fwd + bwd) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for layer, seconds in rows:
         fl = layer_flops(layer)
-        print(f"| {layer.name} ({layer.__class__.__name__}) | {tuple(layer.input.shape[1:])} -> "
-              f"{tuple(layer.output.shape[1:])} | {fl / 1e6:.2f} | {seconds * 1e3:.2f} | {seconds / total:.0%} "
-              f"| {3 * fl * batch / seconds / 1e9:.0f} |")
+        print(
+            f"| {layer.name} ({layer.__class__.__name__}) | {tuple(layer.input.shape[1:])} -> "
+            f"{tuple(layer.output.shape[1:])} | {fl / 1e6:.2f} | {seconds * 1e3:.2f} | {seconds / total:.0%} "
+            f"| {3 * fl * batch / seconds / 1e9:.0f} |"
+        )
     step_rate = images_per_second(cfg.model, _train_images(args)[:6400], batch, precision, passes=args.repeats_steps)
-    print(f"\nA whole training step: {batch / step_rate * 1e3:.1f} ms. Alone, each layer pays its own call "
-          f"overhead and runs on both cores by itself, so the layers' sum ({total * 1e3:.1f} ms) can exceed it; "
-          "the shares are what to read.")
+    print(
+        f"\nA whole training step: {batch / step_rate * 1e3:.1f} ms. Alone, each layer pays its own call "
+        f"overhead and runs on both cores by itself, so the layers' sum ({total * 1e3:.1f} ms) can exceed it; "
+        "the shares are what to read."
+    )
 
 
 def _median_call(fn, x, repeats, calls=20):

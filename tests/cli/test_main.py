@@ -34,8 +34,10 @@ def trained(tmp_path_factory, data_dir):
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from vae_cli.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
-           "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+    code = (
+        "import sys; from vae_cli.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "train" in result.stdout and "plot-latent" in result.stdout
@@ -62,8 +64,18 @@ def test_python_dash_m_works():
 
 def test_run_folder_contents(trained):
     names = {p.name for p in trained.iterdir()}
-    assert {"config.yaml", "run.json", "encoder.h5", "decoder.h5", "vae.h5", "history.csv",
-            "loss.png", "grid.png", "latent.png", "samples"} <= names
+    assert {
+        "config.yaml",
+        "run.json",
+        "encoder.h5",
+        "decoder.h5",
+        "vae.h5",
+        "history.csv",
+        "loss.png",
+        "grid.png",
+        "latent.png",
+        "samples",
+    } <= names
     assert sorted(p.name for p in (trained / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert not [n for n in names if ".tmp" in n]
     rows = list(csv.DictReader((trained / "history.csv").open()))
@@ -77,7 +89,8 @@ def test_run_folder_contents(trained):
     assert len(manifest["dataset"]["sha256"]) == 64 and manifest["dataset"]["train_images"] == 192
     assert set(manifest["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
     assert manifest["test"]["negative_elbo"] == pytest.approx(
-        manifest["test"]["reconstruction_loss"] + manifest["test"]["kl_loss"])
+        manifest["test"]["reconstruction_loss"] + manifest["test"]["kl_loss"]
+    )
 
 
 def test_train_prints_test_loss_and_where_to_look(capsys, tiny_args, tmp_path):
@@ -110,8 +123,9 @@ def test_latest_run_is_used_without_run(capsys, trained):
 
 def test_plot_latent(capsys, trained, data_dir, tmp_path):
     out_file = tmp_path / "latent.png"
-    code, out, err = run(capsys, ["plot-latent", "--run", str(trained), "--out", str(out_file),
-                                  "--data-dir", str(data_dir)])
+    code, out, err = run(
+        capsys, ["plot-latent", "--run", str(trained), "--out", str(out_file), "--data-dir", str(data_dir)]
+    )
     assert code == 0, err
     assert out.strip() == str(out_file)
     image = mpimg.imread(out_file)

@@ -2,13 +2,13 @@ import gzip
 
 import numpy as np
 import pytest
-
 from conftest import write_dataset, write_idx
+
+from vae_cli.cli.report import error_text
 from vae_cli.config import DataConfig
 from vae_cli.data.load import load_data
 from vae_cli.data.mnist import find_dataset_folder, read_idx
 from vae_cli.data.types import to_float
-from vae_cli.cli.report import error_text
 from vae_cli.errors import DataError
 
 
@@ -110,8 +110,9 @@ def test_failed_download_explains_local_files(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(DataError, match="could not load MNIST with keras.datasets") as raised:
         load_data(DataConfig())
-    assert error_text(raised.value).endswith("; without internet, set data.data_dir, --data-dir or $VAE_DATA_DIR "
-                                             "to a folder with the four IDX files")
+    assert error_text(raised.value).endswith(
+        "; without internet, set data.data_dir, --data-dir or $VAE_DATA_DIR to a folder with the four IDX files"
+    )
 
 
 def test_keras_loader_is_used_without_a_folder(monkeypatch):

@@ -8,8 +8,8 @@ import sys
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL
+
 from vae_cli.cli.main import main
 from vae_cli.config import DataConfig
 from vae_cli.data.load import load_data
@@ -101,8 +101,18 @@ def test_colour_folder_trains_and_every_figure_is_in_colour(folder, tmp_path, ca
 
 
 def test_gaussian_likelihood_on_colour_images(folder, tmp_path, capsys):
-    assert main(train_args(tmp_path, "data.dataset=image_folder", f"data.path={folder}",
-                           "model.likelihood=gaussian", "train.precision=float32")) == 0
+    assert (
+        main(
+            train_args(
+                tmp_path,
+                "data.dataset=image_folder",
+                f"data.path={folder}",
+                "model.likelihood=gaussian",
+                "train.precision=float32",
+            )
+        )
+        == 0
+    )
     run_dir = next(tmp_path.iterdir())
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run_dir), "--k", "50", "--samples", "2"]) == 0
@@ -133,9 +143,13 @@ def test_gaussian_loss_matches_numpy():
 def test_npz_uint8_with_test_split(tmp_path, capsys):
     rng = np.random.default_rng(1)
     path = tmp_path / "d.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (96, 16, 16), dtype=np.uint8),
-             x_test=rng.integers(0, 256, (24, 16, 16), dtype=np.uint8),
-             y_train=rng.integers(0, 3, 96), y_test=rng.integers(0, 3, 24))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (96, 16, 16), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (24, 16, 16), dtype=np.uint8),
+        y_train=rng.integers(0, 3, 96),
+        y_test=rng.integers(0, 3, 24),
+    )
     data = load_data(DataConfig(dataset="npz", path=str(path)))
     assert data.image_shape == (16, 16, 1) and len(data.test) == 24 and data.class_names == ["0", "1", "2"]
     assert main(train_args(tmp_path / "out", "data.dataset=npz", f"data.path={path}")) == 0
@@ -159,11 +173,24 @@ def test_npz_float_without_test_set_is_split(tmp_path):
 def test_mirrored_over_two_cpu_devices_matches_single_device(data_dir, tmp_path):
     """Same global batch and seed: the two-replica loss curve follows the single-device one."""
     histories = {}
-    for name, extra in (("single", []), ("mirrored", ["train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"])):
-        args = train_args(tmp_path / name, "train.epochs=3", "train.batch_size=32", "train.precision=float32",
-                          "train.early_stopping_patience=null", *extra) + ["--data-dir", str(data_dir)]
-        result = subprocess.run([sys.executable, "-m", "vae_cli", *args], capture_output=True, text=True,
-                                env={**os.environ, "VAE_DATA_DIR": ""})
+    for name, extra in (
+        ("single", []),
+        ("mirrored", ["train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"]),
+    ):
+        args = train_args(
+            tmp_path / name,
+            "train.epochs=3",
+            "train.batch_size=32",
+            "train.precision=float32",
+            "train.early_stopping_patience=null",
+            *extra,
+        ) + ["--data-dir", str(data_dir)]
+        result = subprocess.run(
+            [sys.executable, "-m", "vae_cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "VAE_DATA_DIR": ""},
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         run_dir = next((tmp_path / name).iterdir())
         rows = (run_dir / "history.csv").read_text().splitlines()[1:]

@@ -6,18 +6,27 @@ import keras
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL
-from vae_cli.figures import draw, latents, plots, training_figures
+
 from vae_cli.cli.main import main
+from vae_cli.figures import latents, plots
 
 
 @pytest.fixture(scope="module")
 def run3(tmp_path_factory, data_dir):
     """A 3-D latent run: exercises --dims, PCA and traversals."""
     out_dir = tmp_path_factory.mktemp("fig")
-    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={out_dir}", "--set", "model.latent_dim=3",
-            "--set", "train.epochs=2"]
+    args = [
+        "train",
+        "--data-dir",
+        str(data_dir),
+        "--set",
+        f"output.dir={out_dir}",
+        "--set",
+        "model.latent_dim=3",
+        "--set",
+        "train.epochs=2",
+    ]
     for item in TINY_MODEL:
         args += ["--set", item]
     assert main(args) == 0
@@ -83,7 +92,7 @@ def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
     png(path)
     assert calls == [("encoder", 64), ("decoder", 16)]
     name = path.rsplit("/", 1)[-1]
-    chosen = [0, 1] if name == "grid-4.png" else [int(d) for d in name[len("grid-4-dims"):-4].split("_")]
+    chosen = [0, 1] if name == "grid-4.png" else [int(d) for d in name[len("grid-4-dims") : -4].split("_")]
     others = [d for d in range(3) if d not in chosen]
     assert min(variance[chosen]) >= max(variance[others])  # the two most varied, whatever their indices
 
@@ -102,7 +111,9 @@ def test_plain_grid_is_the_pixels_alone(capsys, run3):
 def test_random_samples_are_seeded_and_match_a_plain_keras_decoder(capsys, run3, calls, monkeypatch):
     captured = []
     real = plots.save_image_grid
-    monkeypatch.setattr(plots, "save_image_grid", lambda path, images, *a, **k: captured.append(images) or real(path, images, *a, **k))
+    monkeypatch.setattr(
+        plots, "save_image_grid", lambda path, images, *a, **k: captured.append(images) or real(path, images, *a, **k)
+    )
     (first,) = cli(capsys, "sample", "--random", "10", "--seed", "4", "--run", str(run3))
     assert first.endswith("random-10-seed4.png") and calls == [("decoder", 10)]
     image = png(first)
@@ -118,18 +129,21 @@ def test_random_samples_are_seeded_and_match_a_plain_keras_decoder(capsys, run3,
 def test_reconstruct_covers_every_class(capsys, run3, calls, monkeypatch):
     rows_seen = []
     real = plots.save_rows
-    monkeypatch.setattr(plots, "save_rows", lambda path, rows, *a, **k: rows_seen.append(rows) or real(path, rows, *a, **k))
+    monkeypatch.setattr(
+        plots, "save_rows", lambda path, rows, *a, **k: rows_seen.append(rows) or real(path, rows, *a, **k)
+    )
     (path,) = cli(capsys, "reconstruct", "--run", str(run3))
     assert path.endswith("reconstructions.png")
     png(path)
     assert calls == [("encoder", 10), ("decoder", 10)]
     originals, recon = rows_seen[0]
     assert originals.shape == recon.shape == (10, 28, 28, 1)
-    from vae_cli.data.load import load_data
     from vae_cli.config import DataConfig
+    from vae_cli.data.load import load_data
 
-    test = load_data(DataConfig(data_dir=json.loads((run3 / "run.json").read_text())["dataset"]["source"]),
-                     splits=("test",)).test
+    test = load_data(
+        DataConfig(data_dir=json.loads((run3 / "run.json").read_text())["dataset"]["source"]), splits=("test",)
+    ).test
     picked = latents.pick_covering_classes(test.labels, 10, 0)
     assert len(set(test.labels[picked])) == len(set(test.labels))
     np.testing.assert_array_equal(originals, test.images[picked] / np.float32(255))
@@ -244,8 +258,10 @@ def test_show_summarises_without_tensorflow(run3):
     import subprocess
     import sys
 
-    code = ("import sys; from vae_cli.cli.main import main; rc = main(['show', '--run', sys.argv[1]]);"
-            "assert 'tensorflow' not in sys.modules; sys.exit(rc)")
+    code = (
+        "import sys; from vae_cli.cli.main import main; rc = main(['show', '--run', sys.argv[1]]);"
+        "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(run3)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout

@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from vae_cli.config import ModelConfig
-from vae_cli.model.build import build_models, split_vae
 from vae_cli.cli.report import error_text
+from vae_cli.config import ModelConfig
 from vae_cli.errors import RunError
+from vae_cli.model.build import build_models, split_vae
 from vae_cli.runs.modelfile import load_model, save_model
 
 TINY = ModelConfig(latent_dim=3, encoder_filters=[4, 8], encoder_dense=8, decoder_channels=8, decoder_filters=[4])
@@ -22,14 +22,14 @@ def models():
 
 def test_default_architecture_is_the_classic_one():
     m = build_models(ModelConfig(), (28, 28, 1))
-    shapes = {l.name: l.output.shape for l in m.encoder.layers}
+    shapes = {layer.name: layer.output.shape for layer in m.encoder.layers}
     assert shapes["encoder_conv_0"] == (None, 14, 14, 32) and shapes["encoder_conv_1"] == (None, 7, 7, 64)
     assert shapes["encoder_dense"] == (None, 64) and shapes["z_mean"] == (None, 2) and shapes["z_log_var"] == (None, 2)
-    dec = {l.name: l for l in m.decoder.layers}
+    dec = {layer.name: layer for layer in m.decoder.layers}
     assert dec["decoder_dense"].output.shape == (None, 14 * 14 * 64)
     assert dec["decoder_deconv_0"].output.shape == (None, 28, 28, 32) and dec["decoder_deconv_0"].kernel_size == (3, 3)
     assert dec["x_logits"].kernel_size == (5, 5) and m.decoder.output.shape == (None, 28, 28, 1)
-    assert not any(type(l).__name__ == "Lambda" for l in m.vae._flatten_layers())
+    assert not any(type(layer).__name__ == "Lambda" for layer in m.vae._flatten_layers())
 
 
 def test_shapes_and_probability_range(models):
@@ -68,10 +68,12 @@ def test_three_models_save_and_reload(models, tmp_path):
     x = np.random.default_rng(2).uniform(size=(4, 28, 28, 1)).astype("float32")
     for model, name in ((models.encoder, "encoder.h5"), (models.decoder, "decoder.h5"), (models.vae, "vae.h5")):
         save_model(model, tmp_path / name)
-    np.testing.assert_array_equal(load_model(tmp_path / "decoder.h5").predict(z, verbose=0),
-                                  models.decoder.predict(z, verbose=0))
-    np.testing.assert_array_equal(load_model(tmp_path / "encoder.h5").predict(x, verbose=0)[0],
-                                  models.encoder.predict(x, verbose=0)[0])
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "decoder.h5").predict(z, verbose=0), models.decoder.predict(z, verbose=0)
+    )
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "encoder.h5").predict(x, verbose=0)[0], models.encoder.predict(x, verbose=0)[0]
+    )
     vae = load_model(tmp_path / "vae.h5")
     split = split_vae(vae)
     np.testing.assert_array_equal(split.decoder.predict(z, verbose=0), models.decoder.predict(z, verbose=0))
@@ -85,17 +87,22 @@ def test_plain_keras_loads_encoder_and_decoder_without_vae_cli(models, tmp_path)
     save_model(models.vae, tmp_path / "vae.h5")
     script = textwrap.dedent(f"""
         import sys, keras
-        enc = keras.saving.load_model({str(tmp_path / 'encoder.h5')!r}, safe_mode=True)
-        dec = keras.saving.load_model({str(tmp_path / 'decoder.h5')!r}, safe_mode=True)
+        enc = keras.saving.load_model({str(tmp_path / "encoder.h5")!r}, safe_mode=True)
+        dec = keras.saving.load_model({str(tmp_path / "decoder.h5")!r}, safe_mode=True)
         print(enc.output[0].shape, dec.output.shape)
         assert "vae_cli" not in sys.modules
         try:
-            keras.saving.load_model({str(tmp_path / 'vae.h5')!r}, safe_mode=True)
+            keras.saving.load_model({str(tmp_path / "vae.h5")!r}, safe_mode=True)
         except Exception as exc:
             print("vae.h5 needs vae_cli:", type(exc).__name__)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(None, 3) (None, 28, 28, 1)" in result.stdout
     assert "vae.h5 needs vae_cli" in result.stdout

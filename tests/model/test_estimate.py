@@ -5,8 +5,8 @@ import json
 import keras
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL
+
 from vae_cli.cli.main import main
 from vae_cli.data.types import prepare
 from vae_cli.model.estimate import evaluate
@@ -23,7 +23,8 @@ def tiny_vae(latent_dim, pixels=4, seed=0):
     encoder = keras.Model(x, [z_mean, z_log_var])
     z = keras.Input((latent_dim,))
     logits = keras.layers.Dense(pixels, kernel_initializer=keras.initializers.RandomNormal(stddev=2.0))(
-        keras.layers.Dense(8, activation="tanh", kernel_initializer=keras.initializers.RandomNormal(stddev=1.5))(z))
+        keras.layers.Dense(8, activation="tanh", kernel_initializer=keras.initializers.RandomNormal(stddev=1.5))(z)
+    )
     decoder_logits = keras.Model(z, keras.layers.Reshape(shape)(logits))
     images = (np.random.default_rng(seed).random((16, *shape)) < 0.5).astype("float32")
     return encoder, decoder_logits, images
@@ -60,7 +61,7 @@ def test_iwae_tightens_with_k_and_equals_the_elbo_at_k1_in_expectation():
     spread = 0.05 * elbo.negative_elbo
     assert k1.nll == pytest.approx(elbo.negative_elbo, abs=spread)
     nll = [evaluate(encoder, decoder_logits, images, k=k, samples=1, seed=7).nll for k in (1, 10, 100, 2000)]
-    assert all(later <= earlier + 0.02 for earlier, later in zip(nll, nll[1:])), nll
+    assert all(later <= earlier + 0.02 for earlier, later in zip(nll, nll[1:], strict=False)), nll
     assert nll[-1] < elbo.negative_elbo
 
 
@@ -107,8 +108,21 @@ def test_dynamic_training_batches_are_redrawn_each_epoch_and_reproducible():
 
 
 def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
-    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={tmp_path}", "--set", "train.epochs=1",
-            "--set", "data.binarize=dynamic", "--set", "model.latent_dim=3", "--set", "train.kl_warmup_epochs=1"]
+    args = [
+        "train",
+        "--data-dir",
+        str(data_dir),
+        "--set",
+        f"output.dir={tmp_path}",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "data.binarize=dynamic",
+        "--set",
+        "model.latent_dim=3",
+        "--set",
+        "train.kl_warmup_epochs=1",
+    ]
     for item in TINY_MODEL:
         args += ["--set", item]
     assert main(args) == 0
@@ -122,8 +136,20 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     recorded = json.loads((run_dir / "metrics.json").read_text())
     assert set(recorded) == {"k20-samples2-dynamic-first16", "k0-samples10-static-first16"}
     entry = recorded["k20-samples2-dynamic-first16"]
-    for key in ("date", "images", "k", "samples", "binarize", "negative_elbo", "reconstruction", "kl", "nll",
-                "active_units", "kl_per_dim", "versions"):
+    for key in (
+        "date",
+        "images",
+        "k",
+        "samples",
+        "binarize",
+        "negative_elbo",
+        "reconstruction",
+        "kl",
+        "nll",
+        "active_units",
+        "kl_per_dim",
+        "versions",
+    ):
         assert key in entry, key
     assert entry["images"] == 16 and entry["k"] == 20 and len(entry["kl_per_dim"]) == 3
     assert entry["nll"] <= entry["negative_elbo"] + 1.0
@@ -141,8 +167,17 @@ def test_loss_plot_shows_the_objective_at_the_target_beta_not_the_warmup_weight(
     from vae_cli.training.history import history_columns
 
     # During warm-up Keras's loss weights KL by less than beta: 50 + 0.5 x 20 = 60.
-    rows = [{"epoch": 1, "loss": 60.0, "reconstruction_loss": 50.0, "kl_loss": 20.0,
-             "val_loss": 61.0, "val_reconstruction_loss": 51.0, "val_kl_loss": 20.0}]
+    rows = [
+        {
+            "epoch": 1,
+            "loss": 60.0,
+            "reconstruction_loss": 50.0,
+            "kl_loss": 20.0,
+            "val_loss": 61.0,
+            "val_reconstruction_loss": 51.0,
+            "val_kl_loss": 20.0,
+        }
+    ]
     columns = history_columns(rows, beta=1.0)
     assert columns["objective"] == [70.0] and columns["val_objective"] == [71.0]
     assert history_columns(rows, beta=2.0)["objective"] == [90.0]

@@ -86,7 +86,7 @@ def test_layers_round_trip_through_a_saved_file(tmp_path):
         path = tmp_path / f"m{suffix}"
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
-        assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
+        assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
         assert loaded.get_layer(index=-1).get_config()["beta"] == 0.3
-        for a, b in zip(model.weights, loaded.weights):
+        for a, b in zip(model.weights, loaded.weights, strict=True):
             np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))

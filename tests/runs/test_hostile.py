@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from vae_cli.cli.main import main
 from vae_cli.errors import RunError
 from vae_cli.runs.modelfile import load_model
-from vae_cli.cli.main import main
 
 
 def one_line_error(capsys, args, code=1):
@@ -113,8 +113,10 @@ def test_output_folder_that_cannot_be_created(capsys, data_dir, tmp_path):
 
 @pytest.mark.parametrize("name", ["../escape", "/etc", "a/b", "..", ".hidden"])
 def test_run_names_cannot_escape_the_output_folder(capsys, data_dir, tmp_path, name):
-    err = one_line_error(capsys, ["train", "--data-dir", str(data_dir), "--set", f"output.dir={tmp_path}",
-                                  "--set", f"output.name={name}"])
+    err = one_line_error(
+        capsys,
+        ["train", "--data-dir", str(data_dir), "--set", f"output.dir={tmp_path}", "--set", f"output.name={name}"],
+    )
     assert "is not a plain folder name" in err
     assert list(tmp_path.iterdir()) == []
 
@@ -131,9 +133,22 @@ def test_unreadable_dataset_file_names_the_file(capsys, tmp_path):
 
 def test_a_failed_run_never_touches_an_earlier_one(capsys, trained_run, data_dir):
     before = {p.name: p.read_bytes() for p in trained_run.iterdir() if p.is_file()}
-    one_line_error(capsys, ["train", "--data-dir", str(data_dir), "--set", f"output.dir={trained_run.parent}",
-                            "--set", "model.latent_dim=0"], code=2)
+    one_line_error(
+        capsys,
+        [
+            "train",
+            "--data-dir",
+            str(data_dir),
+            "--set",
+            f"output.dir={trained_run.parent}",
+            "--set",
+            "model.latent_dim=0",
+        ],
+        code=2,
+    )
     assert {p.name: p.read_bytes() for p in trained_run.iterdir() if p.is_file()} == before
     assert len(list(trained_run.parent.iterdir())) == 1
-    np.testing.assert_array_equal(load_model(trained_run / "decoder.h5").get_weights()[0],
-                                  load_model(trained_run / "vae.h5").get_layer("decoder").get_weights()[0])
+    np.testing.assert_array_equal(
+        load_model(trained_run / "decoder.h5").get_weights()[0],
+        load_model(trained_run / "vae.h5").get_layer("decoder").get_weights()[0],
+    )

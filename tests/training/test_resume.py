@@ -12,13 +12,13 @@ import time
 import h5py
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL, write_dataset
+
+from vae_cli.cli.main import main
 from vae_cli.errors import RunError
 from vae_cli.runs import atomic, folder
 from vae_cli.runs.modelfile import load_model
 from vae_cli.training import checkpoint
-from vae_cli.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,9 @@ def checkpoint_epoch(run_dir):
 
 def start_child(args):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "vae_cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "vae_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def wait_for_epoch(out_dir, epoch, proc, timeout=120):
@@ -71,7 +72,7 @@ def variables(run_dir):
 def assert_same_weights(a, b):
     va, vb = variables(a), variables(b)
     assert len(va) == len(vb)
-    for x, y in zip(va, vb):
+    for x, y in zip(va, vb, strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -129,7 +130,7 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
         cfg = ModelConfig(encoder_filters=[4, 8], encoder_dense=8, decoder_channels=8, decoder_filters=[4])
         good = build_models(cfg, (28, 28, 1), seed=0).decoder
         save_model(good, {str(path)!r})
-        np.savez({str(tmp_path / 'good.npz')!r}, *good.get_weights())
+        np.savez({str(tmp_path / "good.npz")!r}, *good.get_weights())
         def stuck_rename(src, dst):
             print("renaming", flush=True)
             time.sleep(600)
@@ -158,10 +159,12 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
         if path.name == checkpoint.FILENAME:
             calls["n"] += 1
             if calls["n"] == 2:
+
                 def partial(tmp):
                     with open(tmp, "wb") as f:
                         f.write(b"\x89HDF")
                     raise OSError(errno.ENOSPC, "No space left on device")
+
                 return real(path, partial)
         return real(path, write)
 
@@ -211,7 +214,7 @@ def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
     assert main(train_args(data_dir, tmp_path / "c", epochs=2) + ["--set", "train.seed=1"]) == 0
     a, b, c = (only_run(tmp_path / n) for n in "abc")
     assert_same_weights(a, b)
-    assert not all(np.array_equal(x, y) for x, y in zip(variables(a), variables(c)))
+    assert not all(np.array_equal(x, y) for x, y in zip(variables(a), variables(c), strict=True))
     manifest = json.loads((a / "run.json").read_text())
     assert manifest["seed"] == 0 and len(manifest["config_hash"]) == 16
     assert manifest["config_hash"] == json.loads((b / "run.json").read_text())["config_hash"]
@@ -249,7 +252,8 @@ def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
         (run_dir / "config.yaml").write_text("train:\n  epochs: 2\n")
         recorded = folder.config_hash(folder.read_config(run_dir)) if setup == "no-checkpoint" else "0123456789abcdef"
         (run_dir / "run.json").write_text(
-            json.dumps({"status": "running", "dataset": {"source": "keras"}, "config_hash": recorded}))
+            json.dumps({"status": "running", "dataset": {"source": "keras"}, "config_hash": recorded})
+        )
     assert main(["train", *[a.format(run=run_dir) for a in args]]) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -48,8 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code(exc)
     except OSError as exc:  # a file or folder the user named that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"vae {args.command}: error: {where}{exc.strerror or exc}; check the path, its permissions and "
-              "the free space", file=sys.stderr)
+        print(
+            f"vae {args.command}: error: {where}{exc.strerror or exc}; check the path, its permissions and "
+            "the free space",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("vae: interrupted", file=sys.stderr)

@@ -16,8 +16,13 @@ ACTIVE = "active"
 
 # Core functions name what was wrong by their own parameter; the user typed a flag.
 FLAGS = {
-    "out": "--out", "dims": "--dims", "range": "--range", "start": "--from", "end": "--to",
-    "index": "--index", "dim": "--dim",
+    "out": "--out",
+    "dims": "--dims",
+    "range": "--range",
+    "start": "--from",
+    "end": "--to",
+    "index": "--index",
+    "dim": "--dim",
 }
 
 

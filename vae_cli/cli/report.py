@@ -13,7 +13,7 @@ from vae_cli.errors import Fix, RequestError, VaeError
 _FIXES = {
     "config_file": "; pass an existing file to --config",
     "data_dir": "; without internet, set data.data_dir, --data-dir or $VAE_DATA_DIR to a folder with the four "
-                "IDX files",
+    "IDX files",
     "point_data_dir": "; point --data-dir at the original files",
     "train_or_pass_run": "; train a run with `vae train` or pass --run",
     "train_first": "; train one with `vae train --config configs/mnist.yaml` or pass --run DIR",
@@ -65,8 +65,11 @@ def print_train_result(result: Any) -> None:
 
 def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     metrics = evaluation.metrics
-    treated = evaluation.binarize + ("" if evaluation.binarize == evaluation.trained_with_binarize
-                                     else f" (trained with {evaluation.trained_with_binarize})")
+    treated = evaluation.binarize + (
+        ""
+        if evaluation.binarize == evaluation.trained_with_binarize
+        else f" (trained with {evaluation.trained_with_binarize})"
+    )
     print(f"{run_dir}: {metrics.images} test images, binarize {treated}, nats per image")
     print(f"  -ELBO                 {metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
     print(f"    reconstruction      {metrics.reconstruction:9.2f}")

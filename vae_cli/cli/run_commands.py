@@ -21,8 +21,12 @@ def evaluate(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - started
         eta = elapsed / done * (total - done)
         end = "\n" if done == total else ""
-        print(f"\r  {done}/{total} test images, {report.duration(elapsed)} elapsed, ETA {report.duration(eta)}   ",
-              end=end, file=sys.stderr, flush=True)
+        print(
+            f"\r  {done}/{total} test images, {report.duration(elapsed)} elapsed, ETA {report.duration(eta)}   ",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
     view = run_view(args)
     evaluation = evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed, progress)

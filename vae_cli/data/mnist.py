@@ -86,12 +86,14 @@ def _idx_path(folder, stem):
 def read_idx_split(folder: Path, split: str) -> Split:
     image_stem, label_stem = IDX_NAMES[split]
     paths = [_idx_path(folder, stem) for stem in (image_stem, label_stem)]
-    for stem, path in zip((image_stem, label_stem), paths):
+    for stem, path in zip((image_stem, label_stem), paths, strict=True):
         if path is None:
             raise DataError(f"missing {folder / stem}[.gz]; the folder needs all four IDX files of the dataset")
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or labels.ndim != 1:
-        raise DataError(f"{paths[0]} / {paths[1]}: expected 3-D images and 1-D labels, got {images.ndim}-D and {labels.ndim}-D")
+        raise DataError(
+            f"{paths[0]} / {paths[1]}: expected 3-D images and 1-D labels, got {images.ndim}-D and {labels.ndim}-D"
+        )
     if len(images) != len(labels):
         raise DataError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels")
     return Split(images[..., None], labels.astype(np.int64))
@@ -132,7 +134,9 @@ def _keras_load(name):
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as exc:  # the loaders raise anything from URLError to ValueError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"could not load {DATASETS[name].title} with keras.datasets ({reason})", Fix("data_dir")) from None
+        raise DataError(
+            f"could not load {DATASETS[name].title} with keras.datasets ({reason})", Fix("data_dir")
+        ) from None
     return {
         "train": Split(x_train[..., None], y_train.astype(np.int64)),
         "test": Split(x_test[..., None], y_test.astype(np.int64)),

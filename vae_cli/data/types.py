@@ -27,8 +27,11 @@ class Split:
         return len(self.labels)
 
     def head(self, n: int) -> Split:
-        return Split(None if self.images is None else self.images[:n], self.labels[:n],
-                     None if self.files is None else self.files[:n])
+        return Split(
+            None if self.images is None else self.images[:n],
+            self.labels[:n],
+            None if self.files is None else self.files[:n],
+        )
 
 
 @dataclass

@@ -106,7 +106,9 @@ def decode_files(files: list[str], shape: tuple[int, int, int]) -> np.ndarray:
     try:
         return np.concatenate([batch.numpy().astype(np.uint8) for batch in ds])
     except tf.errors.OpError as exc:
-        raise DataError(f"cannot decode an image under {Path(files[0]).parent.parent}: {exc.message.splitlines()[0]}") from None
+        raise DataError(
+            f"cannot decode an image under {Path(files[0]).parent.parent}: {exc.message.splitlines()[0]}"
+        ) from None
 
 
 # ------------------------------------------------------------------------ npz
@@ -116,7 +118,9 @@ def load_npz(data_cfg: DataConfig, seed: int) -> Data:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
-        raise DataError(f"data.path {path} does not exist; point it at an .npz file with x_train (and x_test)") from None
+        raise DataError(
+            f"data.path {path} does not exist; point it at an .npz file with x_train (and x_test)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path} as .npz: {exc}") from None
     if "x_train" not in arrays:

@@ -7,23 +7,35 @@ from typing import Any
 
 import numpy as np
 
-from vae_cli.defaults import GRID_RANGE, SEED
+from vae_cli.defaults import SEED
 from vae_cli.figures import latents, plots
-from vae_cli.figures.latents import GridRange
+from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
 
 
 def title_prefix(dataset_title: str, latent_dim: int, epochs: int) -> str:
-    """"MNIST · latent 2 · 8 epochs": what every figure's title starts with."""
+    """ "MNIST · latent 2 · 8 epochs": what every figure's title starts with."""
     return f"{dataset_title} · latent {latent_dim} · {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
-def draw_manifold(decoder: Any, n: int, title: str, path: Path, rng: GridRange = GridRange(*GRID_RANGE),
-                  dims: tuple[int, int] = (0, 1), z_means: np.ndarray | None = None, axes: bool = True) -> np.ndarray:
+def draw_manifold(
+    decoder: Any,
+    n: int,
+    title: str,
+    path: Path,
+    rng: GridRange = DEFAULT_GRID_RANGE,
+    dims: tuple[int, int] = (0, 1),
+    z_means: np.ndarray | None = None,
+    axes: bool = True,
+) -> np.ndarray:
     """Decodes an n x n grid; ``z_means`` (test-set means) are needed for the ``data`` range."""
     latent_dim = decoder.input.shape[-1]
     kind, low, high = rng
     xs = latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[0]])
-    ys = xs if latent_dim < 2 else latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[1]])
+    ys = (
+        xs
+        if latent_dim < 2
+        else latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[1]])
+    )
     images = latents.batched(decoder, latents.manifold_latents(xs, ys, latent_dim, dims))
     title += f"\n{latents.describe_range(kind, low, high)}"
     if latent_dim > 2:
@@ -34,8 +46,16 @@ def draw_manifold(decoder: Any, n: int, title: str, path: Path, rng: GridRange =
     return images
 
 
-def draw_latent(encoder: Any, images: np.ndarray, labels: np.ndarray, class_names: list[str], title: str, path: Path,
-                method: str = "pca", seed: int = SEED) -> np.ndarray:
+def draw_latent(
+    encoder: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    title: str,
+    path: Path,
+    method: str = "pca",
+    seed: int = SEED,
+) -> np.ndarray:
     """The latent means of ``images`` coloured by label; larger latents projected by PCA or t-SNE."""
     z_mean = latents.encode_means(encoder, images)
     if z_mean.shape[1] == 2:
@@ -55,5 +75,3 @@ def draw_latent(encoder: Any, images: np.ndarray, labels: np.ndarray, class_name
         title += f"\nPCA projection of the {z_mean.shape[1]}-D latent means"
     plots.save_latent_scatter(path, points, labels, class_names, title, axis_labels)
     return z_mean
-
-

@@ -16,7 +16,7 @@ from vae_cli import defaults
 from vae_cli.errors import RequestError
 from vae_cli.figures import latents, plots
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
-from vae_cli.figures.latents import GridRange
+from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
 from vae_cli.runs.view import RunView
 
 GIF_SCALE = 4  # 28-pixel frames are too small to watch
@@ -39,15 +39,23 @@ def _check_dims(dims: tuple[int, int] | str | None, latent_dim: int) -> None:
     if dims is None:
         return
     if latent_dim < 2:
-        raise RequestError("dims", ACTIVE if dims == ACTIVE else None,
-                           ": this run has a 1-D latent space; there is only dimension 0")
+        raise RequestError(
+            "dims", ACTIVE if dims == ACTIVE else None, ": this run has a 1-D latent space; there is only dimension 0"
+        )
     if dims != ACTIVE and not all(0 <= d < latent_dim for d in dims):
-        raise RequestError("dims", repr(f"{dims[0]},{dims[1]}"),
-                           f": dimensions run from 0 to {latent_dim - 1} in this run")
+        raise RequestError(
+            "dims", repr(f"{dims[0]},{dims[1]}"), f": dimensions run from 0 to {latent_dim - 1} in this run"
+        )
 
 
-def sample_grid(view: RunView, n: int = defaults.GRID, rng: GridRange = GridRange(*defaults.GRID_RANGE),
-                dims: tuple[int, int] | str | None = None, axes: bool = True, out: Path | None = None) -> list[Path]:
+def sample_grid(
+    view: RunView,
+    n: int = defaults.GRID,
+    rng: GridRange = DEFAULT_GRID_RANGE,
+    dims: tuple[int, int] | str | None = None,
+    axes: bool = True,
+    out: Path | None = None,
+) -> list[Path]:
     """The decoded latent grid over two dimensions (``dims``: a pair, ``"active"``, or None for 0 and 1)."""
     _check_dims(dims, view.cfg.model.latent_dim)
     active = dims == ACTIVE  # the first two dimensions may be ones the model does not use
@@ -57,11 +65,16 @@ def sample_grid(view: RunView, n: int = defaults.GRID, rng: GridRange = GridRang
         z_means = latents.encode_means(view.encoder, view.split("test").images)
     if active:
         dims = tuple(latents.most_varied(z_means, 2))
-    default_rng = rng == GridRange(*defaults.GRID_RANGE)
+    default_rng = rng == DEFAULT_GRID_RANGE
     default = n == defaults.GRID and default_rng and dims == (0, 1) and axes
     label = "" if default_rng else f"{rng.kind}{rng.low:g}_{rng.high:g}"
-    name = "grid.png" if default else "grid" + _suffix(
-        str(n), label, "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}", "" if axes else "plain") + ".png"
+    name = (
+        "grid.png"
+        if default
+        else "grid"
+        + _suffix(str(n), label, "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}", "" if axes else "plain")
+        + ".png"
+    )
     path = _path(view, out, name)
     draw_manifold(view.decoder, n, _title(view, "decoded latent grid"), path, rng, dims, z_means, axes)
     return [path]
@@ -76,8 +89,14 @@ def sample_random(view: RunView, n: int, seed: int = defaults.SEED, out: Path | 
     return [path]
 
 
-def plot_latent(view: RunView, method: str = "pca", split: str = "test", limit: int | None = None,
-                seed: int = defaults.SEED, out: Path | None = None) -> list[Path]:
+def plot_latent(
+    view: RunView,
+    method: str = "pca",
+    split: str = "test",
+    limit: int | None = None,
+    seed: int = defaults.SEED,
+    out: Path | None = None,
+) -> list[Path]:
     """A split's latent means coloured by class (a random ``limit`` of them, if given)."""
     if method == "tsne" and limit is None:
         limit = defaults.TSNE_LIMIT
@@ -90,8 +109,11 @@ def plot_latent(view: RunView, method: str = "pca", split: str = "test", limit: 
     data = view.split(split, pick)
     default = method == "pca" and split == "test" and limit is None
     seeded = limit is not None or method == "tsne"  # the seed picks the subset and the t-SNE start
-    name = "latent.png" if default else "latent" + _suffix(
-        method, split, limit and str(limit), seeded and seed and f"seed{seed}") + ".png"
+    name = (
+        "latent.png"
+        if default
+        else "latent" + _suffix(method, split, limit and str(limit), seeded and seed and f"seed{seed}") + ".png"
+    )
     path = _path(view, out, name)
     shown, total = len(data.labels), view.manifest["dataset"].get(f"{split}_images", len(data.labels))
     what = f"{split}-set latent means" + (f" ({shown} of {total} images)" if shown < total else "")
@@ -99,8 +121,9 @@ def plot_latent(view: RunView, method: str = "pca", split: str = "test", limit: 
     return [path]
 
 
-def reconstruct(view: RunView, n: int = defaults.RECONSTRUCT_COUNT, seed: int = defaults.SEED,
-                out: Path | None = None) -> list[Path]:
+def reconstruct(
+    view: RunView, n: int = defaults.RECONSTRUCT_COUNT, seed: int = defaults.SEED, out: Path | None = None
+) -> list[Path]:
     """Test images covering every class above their reconstructions from z_mean."""
     test = view.split("test")
     picked = latents.pick_covering_classes(test.labels, n, seed)
@@ -119,9 +142,14 @@ def reconstruct(view: RunView, n: int = defaults.RECONSTRUCT_COUNT, seed: int = 
     return [path]
 
 
-def interpolate(view: RunView, start: int | None = None, end: int | None = None,
-                steps: int = defaults.INTERPOLATE_STEPS, seed: int = defaults.SEED,
-                out: Path | None = None) -> list[Path]:
+def interpolate(
+    view: RunView,
+    start: int | None = None,
+    end: int | None = None,
+    steps: int = defaults.INTERPOLATE_STEPS,
+    seed: int = defaults.SEED,
+    out: Path | None = None,
+) -> list[Path]:
     """The straight line between two test images' latent means, decoded: a PNG strip and a GIF."""
     test = view.split("test")
     start, end = _pair(test.labels, start, end, seed)
@@ -160,9 +188,16 @@ def _pair(labels: np.ndarray, start: int | None, end: int | None, seed: int) -> 
     return start, end
 
 
-def traverse(view: RunView, dim: int | None = None, index: int | None = None, steps: int = defaults.TRAVERSE_STEPS,
-             span: float = defaults.TRAVERSE_SPAN, max_dims: int = defaults.TRAVERSE_MAX_DIMS,
-             seed: int = defaults.SEED, out: Path | None = None) -> list[Path]:
+def traverse(
+    view: RunView,
+    dim: int | None = None,
+    index: int | None = None,
+    steps: int = defaults.TRAVERSE_STEPS,
+    span: float = defaults.TRAVERSE_SPAN,
+    max_dims: int = defaults.TRAVERSE_MAX_DIMS,
+    seed: int = defaults.SEED,
+    out: Path | None = None,
+) -> list[Path]:
     """One row per latent dimension, moved -span..+span around a test image's z_mean."""
     latent_dim = view.cfg.model.latent_dim
     if dim is not None and not 0 <= dim < latent_dim:
@@ -182,9 +217,15 @@ def traverse(view: RunView, dim: int | None = None, index: int | None = None, st
     offsets = np.linspace(-span, span, steps)
     images = latents.batched(view.decoder, latents.traversal_latents(z_center, dims, offsets))
     rows = [images[r * steps : (r + 1) * steps] for r in range(len(dims))]
-    name = f"traverse-{index}" + _suffix(dim is not None and f"dim{dim}",
-                                         steps != defaults.TRAVERSE_STEPS and f"{steps}steps",
-                                         span != defaults.TRAVERSE_SPAN and f"span{span:g}") + ".png"
+    name = (
+        f"traverse-{index}"
+        + _suffix(
+            dim is not None and f"dim{dim}",
+            steps != defaults.TRAVERSE_STEPS and f"{steps}steps",
+            span != defaults.TRAVERSE_SPAN and f"span{span:g}",
+        )
+        + ".png"
+    )
     path = _path(view, out, name)
     what = f"one latent dimension at a time around z_mean of test image #{index}{note}"
     plots.save_rows(path, rows, [f"z[{d}]" for d in dims], _title(view, what), [f"{o:+.1f}" for o in offsets])

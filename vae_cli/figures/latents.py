@@ -6,6 +6,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from vae_cli.defaults import GRID_RANGE
+
 
 class GridRange(NamedTuple):
     """Where a latent grid's coordinates come from: ``ppf``, ``linear`` or ``data``, and its two ends."""
@@ -13,6 +15,9 @@ class GridRange(NamedTuple):
     kind: str
     low: float
     high: float
+
+
+DEFAULT_GRID_RANGE = GridRange(*GRID_RANGE)
 
 
 def batched(model: Any, inputs: np.ndarray, batch_size: int = 2048) -> Any:

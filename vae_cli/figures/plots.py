@@ -64,8 +64,16 @@ def save_plain(path: Path, canvas: np.ndarray) -> Path:
     return path
 
 
-def save_manifold(path: Path, images: np.ndarray, x_values: np.ndarray, y_values: np.ndarray, title: str,
-                  xlabel: str = "z[0]", ylabel: str = "z[1]", axes: bool = True) -> Path:
+def save_manifold(
+    path: Path,
+    images: np.ndarray,
+    x_values: np.ndarray,
+    y_values: np.ndarray,
+    title: str,
+    xlabel: str = "z[0]",
+    ylabel: str = "z[1]",
+    axes: bool = True,
+) -> Path:
     """The latent-space grid: ``images[r * n + c]`` decoded at (x_values[c], y_values[r])."""
     rows, cols = len(y_values), len(x_values)
     h, w = images.shape[1:3]
@@ -119,8 +127,14 @@ def _wrap(title, chars):
     return "\n".join(line for part in parts for line in textwrap.wrap(part, chars, break_long_words=False))
 
 
-def save_rows(path: Path, rows: list[np.ndarray], row_labels: list[str], title: str,
-              col_labels: list[str] | None = None, highlight_cols: tuple[int, ...] = ()) -> Path:
+def save_rows(
+    path: Path,
+    rows: list[np.ndarray],
+    row_labels: list[str],
+    title: str,
+    col_labels: list[str] | None = None,
+    highlight_cols: tuple[int, ...] = (),
+) -> Path:
     """Rows of images with a label per row (reconstructions, traversals, interpolations).
 
     ``rows`` is a list of (N, H, W, C) arrays of equal N; ``highlight_cols`` frames
@@ -133,8 +147,9 @@ def save_rows(path: Path, rows: list[np.ndarray], row_labels: list[str], title: 
         for c in range(n_cols):
             ax = axes[r, c]
             image = images[c][..., 0] if images.shape[-1] == 1 else images[c]
-            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
-                      interpolation="nearest")
+            ax.imshow(
+                np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
@@ -178,15 +193,28 @@ def read_png(path: Path) -> np.ndarray:
     return matplotlib.image.imread(path)
 
 
-def save_latent_scatter(path: Path, points: np.ndarray, labels: np.ndarray, class_names: list[str], title: str,
-                        axis_labels: tuple[str, str] = ("z[0]", "z[1]")) -> Path:
+def save_latent_scatter(
+    path: Path,
+    points: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    title: str,
+    axis_labels: tuple[str, str] = ("z[0]", "z[1]"),
+) -> Path:
     """2-D latent points coloured by class, with a legend of class names."""
     fig, ax = plt.subplots(figsize=(8.5, 7))
     cmap = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
     order = np.random.default_rng(0).permutation(len(points))  # no class painted over the others
     ax.scatter(
-        points[order, 0], points[order, 1], c=labels[order], cmap=cmap,
-        vmin=-0.5, vmax=cmap.N - 0.5, s=3, alpha=0.7, linewidths=0,
+        points[order, 0],
+        points[order, 1],
+        c=labels[order],
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=cmap.N - 0.5,
+        s=3,
+        alpha=0.7,
+        linewidths=0,
     )
     handles = [
         plt.Line2D([], [], marker="o", linestyle="", markersize=6, color=cmap(i), label=name)
@@ -206,7 +234,7 @@ def save_loss_curves(path: Path, history: dict, title: str, beta: float = 1.0) -
     objective = "-ELBO = reconstruction + KL" if beta == 1 else f"reconstruction + {beta:g} x KL"
     parts = [("objective", objective), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, (key, label) in zip(axes, parts):
+    for ax, (key, label) in zip(axes, parts, strict=True):
         ax.plot(epochs, history[key], marker="o", markersize=3, label="train")
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="test")

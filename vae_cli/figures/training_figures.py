@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from vae_cli.defaults import GRID
-from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.figures import latents, plots
+from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 
 SAMPLES = "samples"  # the run folder's sub-folder of per-epoch sample images
 LOSS, GRID_PNG, LATENT, PROGRESS = "loss.png", "grid.png", "latent.png", "progress.gif"
@@ -27,9 +27,18 @@ def save_epoch_samples(decoder: Any, z: np.ndarray, path: Path, title: str) -> P
     return plots.save_image_grid(path, images, int(np.ceil(np.sqrt(len(z)))), title, wrap=False)
 
 
-def save_final_figures(run_dir: Path, encoder: Any, decoder: Any, history: dict, beta: float, dataset_title: str,
-                       latent_dim: int, test_images: np.ndarray, test_labels: np.ndarray,
-                       class_names: list[str]) -> None:
+def save_final_figures(
+    run_dir: Path,
+    encoder: Any,
+    decoder: Any,
+    history: dict,
+    beta: float,
+    dataset_title: str,
+    latent_dim: int,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    class_names: list[str],
+) -> None:
     """Loss curves, latent grid, latent scatter and progress GIF of a finished run."""
     prefix = title_prefix(dataset_title, latent_dim, len(history["epoch"]))
     plots.save_loss_curves(run_dir / LOSS, history, prefix, beta)

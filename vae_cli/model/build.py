@@ -17,7 +17,7 @@ from keras import layers
 
 from vae_cli.config import ModelConfig
 from vae_cli.model.layers import Sampling, VAELoss
-from vae_cli.names import DECODER, ENCODER, VAE_LOSS, X_LOGITS, Z, Z_LOG_VAR, Z_MEAN
+from vae_cli.names import DECODER, ENCODER, VAE_LOSS, X_LOGITS, Z_LOG_VAR, Z_MEAN, Z
 
 
 @dataclass
@@ -27,8 +27,9 @@ class Models:
     vae: keras.Model  # image -> reconstruction, carrying the loss
 
 
-def build_models(model_cfg: ModelConfig, image_shape: tuple[int, int, int], beta: float = 1.0,
-                 seed: int | None = None) -> Models:
+def build_models(
+    model_cfg: ModelConfig, image_shape: tuple[int, int, int], beta: float = 1.0, seed: int | None = None
+) -> Models:
     """Builds the three models from a ``ModelConfig`` for images of ``image_shape``."""
     sizes = conv_sizes(model_cfg, image_shape)
     encoder = build_encoder(model_cfg, image_shape, sizes)
@@ -61,8 +62,7 @@ def conv_sizes(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> ConvSizes
     return ConvSizes(encoder, decoder, cfg.decoder_channels or encoder[-1])
 
 
-def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None
-                  ) -> keras.Model:
+def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None) -> keras.Model:
     sizes = sizes or conv_sizes(cfg, image_shape)
     x = inputs = keras.Input(shape=image_shape, name="image")
     act = cfg.activation
@@ -73,7 +73,9 @@ def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: Co
     else:
         for i, filters in enumerate(sizes.encoder_filters):
             if cfg.architecture == "conv_deep":
-                x = layers.Conv2D(filters, cfg.kernel_size, padding="same", activation=act, name=f"encoder_conv_{i}a")(x)
+                x = layers.Conv2D(filters, cfg.kernel_size, padding="same", activation=act, name=f"encoder_conv_{i}a")(
+                    x
+                )
             x = layers.Conv2D(
                 filters, cfg.kernel_size, strides=2, padding="same", activation=act, name=f"encoder_conv_{i}"
             )(x)
@@ -84,8 +86,9 @@ def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: Co
     return keras.Model(inputs, [z_mean, z_log_var], name=ENCODER)
 
 
-def build_decoder_logits(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None
-                         ) -> keras.Model:
+def build_decoder_logits(
+    cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None
+) -> keras.Model:
     """z -> per-pixel logits; the loss needs logits, users want probabilities (or Gaussian means)."""
     sizes = sizes or conv_sizes(cfg, image_shape)
     height, width, channels = image_shape
@@ -127,8 +130,14 @@ def logits_of(decoder: keras.Model) -> keras.Model:
     return keras.Model(decoder.input, decoder.get_layer(X_LOGITS).output, name="decoder_logits")
 
 
-def assemble_vae(encoder: keras.Model, decoder_logits: keras.Model, beta: float = 1.0, seed: int | None = None,
-                 likelihood: str = "bernoulli", gaussian_sigma: float | None = None) -> keras.Model:
+def assemble_vae(
+    encoder: keras.Model,
+    decoder_logits: keras.Model,
+    beta: float = 1.0,
+    seed: int | None = None,
+    likelihood: str = "bernoulli",
+    gaussian_sigma: float | None = None,
+) -> keras.Model:
     x = keras.Input(shape=encoder.input.shape[1:], name="image")
     z_mean, z_log_var = encoder(x)
     z = Sampling(seed=seed, name=Z)([z_mean, z_log_var])

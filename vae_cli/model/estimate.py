@@ -68,9 +68,17 @@ def _log_weights_fn(decoder_logits_model: keras.Model, log_sigma: np.ndarray | N
     return log_weights
 
 
-def evaluate(encoder: keras.Model, decoder_logits: keras.Model, images: np.ndarray, k: int = 5000, samples: int = 10,
-             seed: int = 0, batch_points: int = 8192, progress: Callable[[int, int], None] | None = None,
-             log_sigma: np.ndarray | None = None) -> Metrics:
+def evaluate(
+    encoder: keras.Model,
+    decoder_logits: keras.Model,
+    images: np.ndarray,
+    k: int = 5000,
+    samples: int = 10,
+    seed: int = 0,
+    batch_points: int = 8192,
+    progress: Callable[[int, int], None] | None = None,
+    log_sigma: np.ndarray | None = None,
+) -> Metrics:
     """Measures the model on float32 ``images`` (N, H, W, C); ``progress(done, total)`` is called as it goes.
 
     ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian.

@@ -61,8 +61,9 @@ class VAELoss(keras.layers.Layer):
     warm-up can change it without retracing.
     """
 
-    def __init__(self, beta: float = 1.0, likelihood: str = "bernoulli", sigma: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, beta: float = 1.0, likelihood: str = "bernoulli", sigma: float | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("dtype", "float32")  # keep the loss in float32 under mixed precision
         super().__init__(**kwargs)
         if not beta >= 0:

@@ -31,9 +31,15 @@ class Evaluation:
     path: Path  # the metrics.json it was recorded in
 
 
-def evaluate_run(view: RunView, k: int = EVALUATE_K, samples: int = EVALUATE_SAMPLES, binarize: str | None = None,
-                 limit: int | None = None, seed: int = SEED,
-                 progress: Callable[[int, int], None] | None = None) -> Evaluation:
+def evaluate_run(
+    view: RunView,
+    k: int = EVALUATE_K,
+    samples: int = EVALUATE_SAMPLES,
+    binarize: str | None = None,
+    limit: int | None = None,
+    seed: int = SEED,
+    progress: Callable[[int, int], None] | None = None,
+) -> Evaluation:
     """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
     import keras
 
@@ -56,8 +62,9 @@ def evaluate_run(view: RunView, k: int = EVALUATE_K, samples: int = EVALUATE_SAM
     if view.cfg.model.likelihood == "gaussian":
         loss_layer = load_model(view.dir / folder.VAE).get_layer(VAE_LOSS)
         log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
-    metrics = evaluate(view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress,
-                       log_sigma=log_sigma)
+    metrics = evaluate(
+        view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress, log_sigma=log_sigma
+    )
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": metrics.images,

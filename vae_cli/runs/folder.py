@@ -35,14 +35,14 @@ def create_run_dir(output_cfg: OutputConfig, default_name: str) -> Path:
     """Makes ``<output.dir>/<name>-<timestamp>`` (never an existing folder)."""
     name = output_cfg.name or default_name
     if not _NAME.match(name) or ".." in name:
-        raise RunError(
-            f"output.name {name!r} is not a plain folder name; use letters, digits, '.', '_' and '-' only"
-        )
+        raise RunError(f"output.name {name!r} is not a plain folder name; use letters, digits, '.', '_' and '-' only")
     parent = Path(output_cfg.dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RunError(f"cannot create output folder {parent}: {exc.strerror}; set output.dir to a writable folder") from None
+        raise RunError(
+            f"cannot create output folder {parent}: {exc.strerror}; set output.dir to a writable folder"
+        ) from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise RunError(f"output folder {parent} is not writable; set output.dir to a writable folder")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

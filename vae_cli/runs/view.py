@@ -21,8 +21,9 @@ from vae_cli.runs.modelfile import load_model
 class RunView:
     """A run folder's config and manifest, with its models loaded on first use."""
 
-    def __init__(self, run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR,
-                 data_dir: str | None = None) -> None:
+    def __init__(
+        self, run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR, data_dir: str | None = None
+    ) -> None:
         self.dir = folder.resolve_run(run, output_dir)
         self.cfg = folder.read_config(self.dir)
         self.manifest = folder.read_manifest(self.dir)

@@ -48,8 +48,13 @@ class EarlyStopper(keras.callbacks.Callback):
     checkpoint saves and a resumed run restores.
     """
 
-    def __init__(self, patience: int | None, beta: float = 1.0, state: dict | None = None,
-                 best_weights: list[np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        patience: int | None,
+        beta: float = 1.0,
+        state: dict | None = None,
+        best_weights: list[np.ndarray] | None = None,
+    ) -> None:
         super().__init__()
         self.patience, self.beta = patience, beta
         state = state or {}
@@ -64,7 +69,9 @@ class EarlyStopper(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        current = float(logs.get("val_reconstruction_loss", math.nan)) + self.beta * float(logs.get("val_kl_loss", math.nan))
+        current = float(logs.get("val_reconstruction_loss", math.nan)) + self.beta * float(
+            logs.get("val_kl_loss", math.nan)
+        )
         if current < self.best:
             self.best, self.best_epoch, self.wait = current, epoch + 1, 0
             self.best_weights = self.model.get_weights()

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from vae_cli.errors import Fix, RunError
-from vae_cli.runs import folder
-from vae_cli.runs import atomic
+from vae_cli.runs import atomic, folder
 
 FILENAME = "checkpoint.h5"
 FORMAT = 1
@@ -93,5 +92,5 @@ def check_shapes(variables: list, arrays: list[np.ndarray], what: str) -> None:
 
 def _assign(variables, arrays, what):
     check_shapes(variables, arrays, what)
-    for variable, array in zip(variables, arrays):
+    for variable, array in zip(variables, arrays, strict=True):
         variable.assign(array)

@@ -26,9 +26,17 @@ def compile_vae(vae: keras.Model, train_cfg: TrainConfig, train_size: int) -> No
     vae.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate(train_cfg, train_size)))
 
 
-def fit(vae: keras.Model, train_split: Split, val_ds: Any, train_cfg: TrainConfig, first_epoch: int,
-        callbacks: list[keras.callbacks.Callback], verbose: int = 2, binarize: str = "none",
-        shape: tuple[int, int, int] | None = None) -> Any:
+def fit(
+    vae: keras.Model,
+    train_split: Split,
+    val_ds: Any,
+    train_cfg: TrainConfig,
+    first_epoch: int,
+    callbacks: list[keras.callbacks.Callback],
+    verbose: int = 2,
+    binarize: str = "none",
+    shape: tuple[int, int, int] | None = None,
+) -> Any:
     source = train_split.files if train_split.files is not None else train_split.images
     ds = train_pipeline(source, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs, binarize, shape)
     return vae.fit(

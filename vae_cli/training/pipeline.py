@@ -10,8 +10,15 @@ import tensorflow as tf
 EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
 
 
-def train_pipeline(source: np.ndarray | list[str], batch_size: int, seed: int, first_epoch: int, epochs: int,
-                   binarize: str = "none", shape: tuple[int, int, int] | None = None) -> tf.data.Dataset:
+def train_pipeline(
+    source: np.ndarray | list[str],
+    batch_size: int,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+    binarize: str = "none",
+    shape: tuple[int, int, int] | None = None,
+) -> tf.data.Dataset:
     """Batches for epochs ``first_epoch`` .. ``epochs - 1``, in one stream.
 
     ``source`` is an in-memory image array (uint8, or float32 in [0, 1]) or a list

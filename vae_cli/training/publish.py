@@ -24,8 +24,18 @@ from vae_cli.training.setup import RunModels
 class Publisher:
     """Writes one run's epochs into its folder; ``saved_epoch`` is the epoch the checkpoint holds."""
 
-    def __init__(self, run_dir: Path, manifest: dict, models: RunModels, log: EpochLog, stopper: EarlyStopper,
-                 z_fixed: np.ndarray, dataset_title: str, latent_dim: int, saved_epoch: int) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        manifest: dict,
+        models: RunModels,
+        log: EpochLog,
+        stopper: EarlyStopper,
+        z_fixed: np.ndarray,
+        dataset_title: str,
+        latent_dim: int,
+        saved_epoch: int,
+    ) -> None:
         self.dir, self.manifest, self.models = run_dir, manifest, models
         self.log, self.stopper, self.z_fixed = log, stopper, z_fixed
         self.dataset_title, self.latent_dim = dataset_title, latent_dim
@@ -63,4 +73,3 @@ class Publisher:
             write_json(self.dir / folder.MANIFEST, self.manifest)
         except OSError:
             pass
-

@@ -46,8 +46,9 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResul
     # Everything that can fail on bad input happens before the run folder exists.
     data = load_data(cfg.data, seed=cfg.train.seed)
     manifest = new_manifest(cfg, data, argv)
-    run_dir = folder.create_run_dir(cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS
-                                    else data.name)
+    run_dir = folder.create_run_dir(
+        cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
+    )
     write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
     write_json(run_dir / folder.MANIFEST, manifest)
     return _Run(run_dir, cfg, data, manifest, None).train(verbose)
@@ -60,8 +61,15 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
     cfg = folder.read_config(run_dir)
     if manifest.get("status") == "complete":
         epochs = manifest.get("epochs_completed", 0)
-        return TrainResult(run_dir, epochs, manifest.get("best_epoch", epochs), manifest.get("test", {}), 0.0,
-                           epochs, already_finished=True)
+        return TrainResult(
+            run_dir,
+            epochs,
+            manifest.get("best_epoch", epochs),
+            manifest.get("test", {}),
+            0.0,
+            epochs,
+            already_finished=True,
+        )
     recorded = manifest.get("config_hash")
     same_version = manifest.get("versions", {}).get("vae_cli", __version__) == __version__  # new keys change hashes
     if recorded and same_version and recorded != folder.config_hash(cfg):
@@ -76,7 +84,8 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
     if data.checksum() != manifest["dataset"]["sha256"]:
         raise RunError(
             f"the {data.title} data found in {data.source} differs from the data this run "
-            "was trained on (sha256 in run.json)", Fix("point_data_dir"),
+            "was trained on (sha256 in run.json)",
+            Fix("point_data_dir"),
         )
     return _Run(run_dir, cfg, data, manifest, state).train(verbose)
 
@@ -91,8 +100,9 @@ class _Run:
         from vae_cli.training.setup import build_run_models
 
         self.dir, self.cfg, self.data = run_dir, cfg, data
-        self.models = build_run_models(cfg, data.image_shape, len(data.train), manifest["precision"], state,
-                                       str(run_dir / checkpoint.FILENAME))
+        self.models = build_run_models(
+            cfg, data.image_shape, len(data.train), manifest["precision"], state, str(run_dir / checkpoint.FILENAME)
+        )
         self.first_epoch, rows, stopper_state, best = 0, [], None, None
         if state is not None:
             self.first_epoch, rows = state.state["epoch"], state.state["history"]
@@ -102,10 +112,24 @@ class _Run:
         self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
         self.ctrl_c = cb.CtrlC()
         z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
-        self.publisher = Publisher(run_dir, manifest, self.models, self.log, self.stopper, z.astype("float32"),
-                                   data.title, cfg.model.latent_dim, self.first_epoch)
-        self.callbacks = [cb.NonFiniteGuard(), self.ctrl_c, self.log, self.stopper,
-                          cb.EpochEnd(self.publisher.on_epoch)]
+        self.publisher = Publisher(
+            run_dir,
+            manifest,
+            self.models,
+            self.log,
+            self.stopper,
+            z.astype("float32"),
+            data.title,
+            cfg.model.latent_dim,
+            self.first_epoch,
+        )
+        self.callbacks = [
+            cb.NonFiniteGuard(),
+            self.ctrl_c,
+            self.log,
+            self.stopper,
+            cb.EpochEnd(self.publisher.on_epoch),
+        ]
         if train_cfg.kl_warmup_epochs:
             steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
@@ -121,8 +145,17 @@ class _Run:
         self.val_ds = eval_pipeline(self.test_images)
         try:
             if not self.stopper.stopped and self.first_epoch < cfg.train.epochs:
-                fit(self.models.training_copy.vae, self.data.train, self.val_ds, cfg.train, self.first_epoch,
-                    self.callbacks, verbose, cfg.data.binarize, self.data.image_shape)
+                fit(
+                    self.models.training_copy.vae,
+                    self.data.train,
+                    self.val_ds,
+                    cfg.train,
+                    self.first_epoch,
+                    self.callbacks,
+                    verbose,
+                    cfg.data.binarize,
+                    self.data.image_shape,
+                )
         except StopTraining as stop:
             self._stopped(stop)
         except OSError as exc:
@@ -153,9 +186,18 @@ class _Run:
             test = final.vae.evaluate(self.val_ds, verbose=0, return_dict=True)
             test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
             self.publisher.publish(len(rows))
-            save_final_figures(self.dir, final.encoder, final.decoder, history_columns(rows, self.cfg.train.beta),
-                               self.cfg.train.beta, self.data.title, self.cfg.model.latent_dim, self.test_images,
-                               self.data.test.labels, self.data.class_names)
+            save_final_figures(
+                self.dir,
+                final.encoder,
+                final.decoder,
+                history_columns(rows, self.cfg.train.beta),
+                self.cfg.train.beta,
+                self.data.title,
+                self.cfg.model.latent_dim,
+                self.test_images,
+                self.data.test.labels,
+                self.data.class_names,
+            )
         except OSError as exc:
             self._save_failed(exc)
         manifest = self.publisher.manifest
@@ -189,5 +231,6 @@ class _Run:
         self.publisher.mark("failed")
         raise RunError(
             f"could not write into {self.dir}: {what}; the last good checkpoint (epoch {self.publisher.saved_epoch}) "
-            "is intact", Fix("resume", self.dir, first="free space"),
+            "is intact",
+            Fix("resume", self.dir, first="free space"),
         ) from None

@@ -24,8 +24,14 @@ class RunModels:
     float32_copy: Models  # saved and drawn from
 
 
-def build_run_models(cfg: Config, image_shape: tuple[int, int, int], n_train: int, precision: str,
-                     state: Checkpoint | None, checkpoint_path: str) -> RunModels:
+def build_run_models(
+    cfg: Config,
+    image_shape: tuple[int, int, int],
+    n_train: int,
+    precision: str,
+    state: Checkpoint | None,
+    checkpoint_path: str,
+) -> RunModels:
     """Both copies, compiled, the training copy restored from ``state`` when resuming."""
     backend.load()
     import keras

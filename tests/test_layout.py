@@ -1,0 +1,133 @@
+"""The package's shape: one direction of imports, no cycles, small modules, typed public functions."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "vae_cli"
+
+# Lower ranks never import higher ones; a wing may import itself.
+RANKS = {
+    "vae_cli": 0, "vae_cli.errors": 0, "vae_cli.names": 0, "vae_cli.defaults": 0, "vae_cli.backend": 0,
+    "vae_cli.yamlfile": 0, "vae_cli.config": 0, "vae_cli.runs.atomic": 0,
+    "vae_cli.data": 1, "vae_cli.model": 2, "vae_cli.layers": 2, "vae_cli.runs": 3, "vae_cli.figures": 4,
+    "vae_cli.training": 5, "vae_cli.cli": 6, "vae_cli.__main__": 7,
+}  # fmt: skip
+
+
+FLAG = re.compile(r"(^|\s)--[a-z]")  # a flag such as --resume, as opposed to a docstring's ``--set``
+
+
+def module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports_of(name):
+    """Every vae_cli module ``name`` imports, at the top or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("vae_cli")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vae_cli"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in MODULES else node.module)
+    return found
+
+
+def rank(name):
+    while name not in RANKS:
+        name = name.rpartition(".")[0]
+    return RANKS[name]
+
+
+def test_every_module_has_a_layer():
+    for name in MODULES:
+        rank(name)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_point_down(name):
+    upward = [other for other in imports_of(name) if rank(other) > rank(name)]
+    assert not upward, f"{name} (rank {rank(name)}) imports higher layers: {upward}"
+
+
+def test_no_import_cycles():
+    graph = {name: imports_of(name) - {name} for name in MODULES}
+    state = {}
+
+    def visit(name, stack):
+        state[name] = "open"
+        for other in graph[name]:
+            if state.get(other) == "open":
+                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(other) :], other]))
+            if other not in state:
+                visit(other, [*stack, other])
+        state[name] = "done"
+
+    for name in graph:
+        if name not in state:
+            visit(name, [name])
+
+
+def test_the_atomic_writer_imports_nothing_of_the_package():
+    assert imports_of("vae_cli.runs.atomic") == set()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_modules_stay_small(name):
+    assert len(MODULES[name].read_text().splitlines()) <= 300
+
+
+def test_only_the_command_line_prints_or_names_flags():
+    for name, path in MODULES.items():
+        if rank(name) >= RANKS["vae_cli.cli"]:
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            if id(node) in docstrings:
+                continue
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                raise AssertionError(f"{name} prints")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not FLAG.search(node.value) and "vae train" not in node.value, f"{name}: {node.value!r}"
+
+
+def public_functions():
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                yield name, node
+
+
+def annotated(node):
+    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    args = [a for a in args if a.arg not in ("self", "cls")]
+    if node.args.vararg:
+        args.append(node.args.vararg)
+    if node.args.kwarg:
+        args.append(node.args.kwarg)
+    return node.returns is not None and all(a.annotation is not None for a in args)
+
+
+def test_public_functions_are_annotated():
+    functions = list(public_functions())
+    missing = [f"{name}.{node.name}" for name, node in functions if not annotated(node)]
+    assert len(missing) <= 0.1 * len(functions), f"{len(missing)} of {len(functions)} unannotated: {missing}"
+
+
+def test_old_entry_points_keep_working(tmp_path):
+    code = "import vae_cli.layers, keras; print(keras.saving.get_registered_object('vae_cli>VAELoss').__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "VAELoss"
+    proc = subprocess.run([sys.executable, "-m", "vae_cli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("vae ")
