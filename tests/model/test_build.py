@@ -1,6 +1,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -95,6 +96,10 @@ def test_plain_keras_loads_encoder_and_decoder_without_vae_cli(models, tmp_path)
             keras.saving.load_model({str(tmp_path / "vae.h5")!r}, safe_mode=True)
         except Exception as exc:
             print("vae.h5 needs vae_cli:", type(exc).__name__)
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        import vae_cli.layers  # the documented way to load vae.h5
+        vae = keras.saving.load_model({str(tmp_path / "vae.h5")!r}, safe_mode=True)
+        print("vae.h5 after import vae_cli.layers:", [type(layer).__name__ for layer in vae.layers][-1])
     """)
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -106,6 +111,7 @@ def test_plain_keras_loads_encoder_and_decoder_without_vae_cli(models, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(None, 3) (None, 28, 28, 1)" in result.stdout
     assert "vae.h5 needs vae_cli" in result.stdout
+    assert "vae.h5 after import vae_cli.layers: VAELoss" in result.stdout
 
 
 def test_vae_trains_and_reports_the_three_losses(models):
