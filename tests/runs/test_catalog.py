@@ -125,3 +125,17 @@ def test_compare_refuses_an_out_that_is_not_png(capsys, runs, tmp_path):
     assert main(["compare", *map(str, runs), "--out", str(tmp_path / "c.jpg")]) == 2
     err = capsys.readouterr().err
     assert "give a file name ending in .png" in err and err.count("\n") == 1
+
+
+def test_list_and_compare_do_not_import_tensorflow(runs, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from vae_cli.cli.main import main; d = sys.argv[1];"
+        "assert main(['list', '--output-dir', d]) == 0 and main(['compare', '--output-dir', d]) == 0;"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "compare-b_vs_a.png").is_file()

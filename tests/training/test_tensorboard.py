@@ -139,3 +139,30 @@ def test_an_epoch_logged_but_not_checkpointed_appears_once_after_resume(data_dir
     for sub in ("train", "validation"):
         assert sorted(read(run / "tensorboard" / sub)[0]["epoch_loss"]) == [1, 2, 3]  # read() refuses duplicates
     assert sorted(read(run / "tensorboard")[0]["samples"]) == [1, 2, 3]
+
+
+def test_the_log_changes_nothing_in_training(run_dir, data_dir, tmp_path):
+    import h5py
+    import numpy as np
+    from conftest import TINY_MODEL
+
+    args = [
+        "train",
+        "--data-dir",
+        str(data_dir),
+        "--set",
+        f"output.dir={tmp_path}",
+        "--set",
+        "train.kl_warmup_epochs=2",
+    ]
+    for item in TINY_MODEL + ["train.epochs=2", "train.batch_size=32", "train.early_stopping_patience=null"]:
+        args += ["--set", item]
+    assert main(args + ["--set", "output.tensorboard=false"]) == 0
+    (plain,) = tmp_path.iterdir()
+
+    def variables(run):
+        with h5py.File(run / "checkpoint.h5", "r") as f:
+            return [f["variables"][str(i)][()] for i in range(len(f["variables"]))]
+
+    for a, b in zip(variables(run_dir), variables(plain), strict=True):
+        np.testing.assert_array_equal(a, b)
