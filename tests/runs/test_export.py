@@ -131,3 +131,29 @@ def test_a_file_that_differs_from_keras_fails_the_command(capsys, run_dir, monke
     assert code == 1 and "1.00e-02" in out
     assert re.search(r"coder\.tflite differs from the Keras (en|de)coder by 1\.00e-02 \(more than 0\.0001\)", err)
     assert err.count("\n") == 1
+
+
+def test_a_converter_failure_is_one_line_naming_the_versions(capsys, run_dir, exported, monkeypatch):
+    import keras
+
+    real = keras.Model.export
+
+    def broken_onnx(self, filepath, format="tf_saved_model", **kwargs):
+        if format == "onnx":
+            raise ValueError("Unsupported op: FancyOp\nmore detail")
+        return real(self, filepath, format=format, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "export", broken_onnx)
+    code = main(["export", "--run", str(run_dir), "--format", "onnx"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "ONNX export failed: tf2onnx" in err and "under TensorFlow 2." in err and "(Unsupported op: FancyOp)" in err
+    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exported):
+    marker = run_dir / "export" / "decoder_savedmodel" / "stale"
+    marker.write_text("from an earlier export")
+    assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
+    assert not marker.exists() and (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
+    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]
