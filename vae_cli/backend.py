@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 
@@ -11,26 +13,36 @@ def load() -> ModuleType:
 
     TensorFlow 2.16+ writes CUDA-probing and oneDNN notes to fd 2 during import
     whatever TF_CPP_MIN_LOG_LEVEL says (tensorflow/tensorflow#100442), so fd 2
-    is pointed at /dev/null for the import alone. Python errors still surface:
-    they are raised, not printed, and fd 2 is restored before they propagate.
+    is pointed at /dev/null for the import alone.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import sys
 
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
+    with quiet_stderr():
         import keras  # noqa: F401
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # probing devices (CUDA) logs too; keep it inside the silence
+    return tf
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Points fd 2 at /dev/null: for C++ notes that no log level reaches (TFLite's delegate, tf2onnx).
+
+    Python errors still surface: they are raised, not printed, and fd 2 is
+    restored before they propagate.
+    """
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
-    return tf
 
 
 def cpu_has_native_bfloat16() -> bool:

@@ -110,6 +110,9 @@ class TrainConfig:
 class OutputConfig:
     dir: str = _opt("outputs", help="parent folder of the run folders")
     name: str | None = _opt(help="run folder prefix; default: the dataset, image folder or npz file name")
+    tensorboard: bool = _opt(
+        True, help="write per-epoch losses, learning rate, KL weight and samples to RUN/tensorboard/"
+    )
 
 
 @dataclass

@@ -75,6 +75,10 @@ def test_run_folder_contents(trained):
         "grid.png",
         "latent.png",
         "samples",
+        "encoder.keras",
+        "decoder.keras",
+        "vae.keras",
+        "tensorboard",
     } <= names
     assert sorted(p.name for p in (trained / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert not [n for n in names if ".tmp" in n]

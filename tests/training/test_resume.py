@@ -69,6 +69,19 @@ def variables(run_dir):
         return [f["variables"][str(i)][()] for i in range(len(f["variables"]))]
 
 
+def assert_each_epoch_logged_once(run_dir, epochs):
+    """TensorBoard's reader sees every epoch once, whatever the killed process had logged past its checkpoint."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for sub in ("train", "validation"):
+        acc = EventAccumulator(str(run_dir / "tensorboard" / sub), size_guidance={"tensors": 0})
+        acc.Reload()
+        assert [e.step for e in acc.Tensors("epoch_loss")] == list(range(1, epochs + 1)), sub
+    acc = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Tensors("samples")] == list(range(1, epochs + 1))
+
+
 def assert_same_weights(a, b):
     va, vb = variables(a), variables(b)
     assert len(va) == len(vb)
@@ -99,6 +112,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(long_data, tmp_path,
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["status"] == "complete" and manifest["epochs_completed"] == 3
     assert [r.split(",")[0] for r in (run_dir / "history.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
+    assert_each_epoch_logged_once(run_dir, 3)
 
 
 def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninterrupted):
@@ -114,6 +128,7 @@ def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninter
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     assert main(["train", "--resume", str(run_dir)]) == 0
     assert_same_weights(run_dir, uninterrupted)
+    assert_each_epoch_logged_once(run_dir, 3)
 
 
 def test_kill_during_a_save_keeps_the_previous_file(tmp_path):

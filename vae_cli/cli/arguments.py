@@ -76,3 +76,11 @@ def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data:
 
 def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--seed", metavar="N", type=index, default=defaults.SEED, help=f"seed that picks {what}")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout instead of text; progress and messages go to stderr",
+    )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from vae_cli import __version__, defaults
+from vae_cli.cli import catalog_parsers
 from vae_cli.cli.arguments import (
     Formatter,
+    add_json,
     add_parser,
     add_run_args,
     add_seed,
@@ -48,6 +50,7 @@ def _add_train(sub):
     p.add_argument(
         "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
     )
+    add_json(p)
     p.set_defaults(command="train")
 
 
@@ -223,6 +226,7 @@ def _add_evaluate(sub):
     )
     add_seed(p, "the Monte Carlo samples")
     add_run_args(p, None)
+    add_json(p)
 
 
 def _add_show(sub):
@@ -233,6 +237,7 @@ def _add_show(sub):
         "Summarise a run folder in the terminal (no TensorFlow needed).",
     )
     add_run_args(p, None, data=False)
+    add_json(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=Formatter,
         description="Train Variational Autoencoders with Keras 3 and look at what they learned.",
         epilog="examples:\n  vae train --config configs/mnist.yaml\n  vae sample --grid 15\n  vae plot-latent\n"
-        "  vae reconstruct\n  vae show",
+        "  vae reconstruct\n  vae show\n  vae list\n  vae compare RUN RUN",
     )
     parser.add_argument("--version", action="version", version=f"vae {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -254,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_traverse,
         _add_evaluate,
         _add_show,
+        catalog_parsers.add_list,
+        catalog_parsers.add_compare,
+        catalog_parsers.add_export,
     ):
         add(sub)
     return parser

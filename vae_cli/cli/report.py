@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ _FIXES = {
     "start_again": "; start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
+    "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
 }
 
 
@@ -89,3 +92,52 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
 def duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON values: paths as text, NumPy numbers as numbers, NaN and infinity as null."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # NumPy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_json(document: Any) -> int:
+    """The one JSON document a ``--json`` command prints on stdout."""
+    print(json.dumps(plain(document), indent=2, allow_nan=False))
+    return 0
+
+
+def train_record(result: Any) -> dict:
+    test = dict(result.test)
+    if "reconstruction_loss" in test and "kl_loss" in test:
+        test.setdefault("negative_elbo", test["reconstruction_loss"] + test["kl_loss"])
+    return {
+        "run_dir": result.run_dir,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "test": test,
+        "seconds_per_epoch": None if result.already_finished else result.seconds_per_epoch,
+        "resumed_from": result.resumed_from,
+        "already_finished": result.already_finished,
+    }
+
+
+def evaluation_record(run_dir: Path, evaluation: Any) -> dict:
+    import dataclasses
+
+    return {
+        "run_dir": run_dir,
+        "metrics_file": evaluation.path,
+        "binarize": evaluation.binarize,
+        "trained_with_binarize": evaluation.trained_with_binarize,
+        "likelihood": evaluation.likelihood,
+        **dataclasses.asdict(evaluation.metrics),
+    }

@@ -30,13 +30,18 @@ def evaluate(args: argparse.Namespace) -> int:
 
     view = run_view(args)
     evaluation = evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed, progress)
+    if args.json:
+        return report.print_json(report.evaluation_record(view.dir, evaluation))
     report.print_evaluation(view.dir, evaluation)
     return 0
 
 
 def show(args: argparse.Namespace) -> int:
-    from vae_cli.runs.summary import summary
+    from vae_cli.runs.summary import summary_lines, summary_record
 
-    for line in summary(args.run, args.output_dir):
+    record = summary_record(args.run, args.output_dir)
+    if args.json:
+        return report.print_json(record)
+    for line in summary_lines(record):
         print(line)
     return 0

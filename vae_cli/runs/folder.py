@@ -19,6 +19,7 @@ from vae_cli.errors import ConfigError, Fix, RunError
 MANIFEST = "run.json"
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
+KERAS_FILES = ("encoder.keras", "decoder.keras", "vae.keras")  # the same models in Keras 3's own format
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 SAMPLES = "samples"  # the per-epoch sample images

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
-from vae_cli.config import dump_yaml
+import yaml
+
+from vae_cli import config as config_mod
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.runs import folder
 
@@ -51,39 +54,72 @@ def _best_row(run_dir, beta):
     return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
 
 
-def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> list[str]:
-    """The summary's lines: status, data, best epoch's losses, model sizes, files, config."""
+def summary_record(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> dict[str, Any]:
+    """The summary as plain JSON values: status, data, best epoch's losses, model sizes, files, config."""
     run_dir = folder.resolve_run(run, output_dir) if run is None else folder.existing_folder(run)
     manifest = folder.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
-    dataset = manifest.get("dataset", {})
+    best, epochs = _best_row(run_dir, cfg.train.beta)
+    if best:
+        best = {
+            "epoch": int(best["epoch"]),
+            "loss": best["score"],
+            "reconstruction_loss": float(best["val_reconstruction_loss"]),
+            "kl_loss": float(best["val_kl_loss"]),
+        }
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return {
+        "run": str(run_dir),
+        "status": manifest.get("status"),
+        "created": manifest.get("created"),
+        "dataset": manifest.get("dataset", {}),
+        "seed": manifest.get("seed"),
+        "precision": manifest.get("precision"),
+        "config_hash": manifest.get("config_hash"),
+        "epochs": epochs,
+        "planned_epochs": cfg.train.epochs,
+        "beta": cfg.train.beta,
+        "best": best,
+        "test": manifest.get("test"),
+        "parameters": {name: parameter_count(run_dir / name) for name in (folder.ENCODER, folder.DECODER, folder.VAE)},
+        "files": {str(p.relative_to(run_dir)): p.stat().st_size for p in files},
+        "config": config_mod.to_dict(cfg),
+    }
+
+
+def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> list[str]:
+    """The summary's lines: status, data, best epoch's losses, model sizes, files, config."""
+    return summary_lines(summary_record(run, output_dir))
+
+
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    """What ``show`` prints for a ``summary_record``."""
+    dataset, best, beta = record["dataset"], record["best"], record["beta"]
     lines = [
-        f"run        {run_dir}",
-        f"status     {manifest.get('status', '?')}  (created {manifest.get('created', '?')})",
+        f"run        {record['run']}",
+        f"status     {record['status'] or '?'}  (created {record['created'] or '?'})",
         f"dataset    {dataset.get('name', '?')} from {dataset.get('source', '?')}: "
         f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images, "
         f"sha256 {str(dataset.get('sha256', '?'))[:12]}...",
-        f"training   seed {manifest.get('seed', '?')}, precision {manifest.get('precision', '?')}, "
-        f"config hash {manifest.get('config_hash', '?')}",
+        f"training   seed {record['seed']}, precision {record['precision'] or '?'}, "
+        f"config hash {record['config_hash'] or '?'}",
+        f"epochs     {record['epochs']} of {record['planned_epochs']} run",
     ]
-    best, epochs = _best_row(run_dir, cfg.train.beta)
-    lines.append(f"epochs     {epochs} of {cfg.train.epochs} run")
     if best:
         lines.append(
-            f"best       epoch {best['epoch']}: test loss {best['score']:.2f} nats per image = "
-            f"reconstruction {float(best['val_reconstruction_loss']):.2f} + KL {float(best['val_kl_loss']):.2f}"
-            + ("" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}")
+            f"best       epoch {best['epoch']}: test loss {best['loss']:.2f} nats per image = "
+            f"reconstruction {best['reconstruction_loss']:.2f} + KL {best['kl_loss']:.2f}"
+            + ("" if beta == 1 else f" x beta {beta:g}")
         )
-    test = manifest.get("test")
+    test = record["test"]
     if test:
         lines.append(f"final test -ELBO {test['negative_elbo']:.2f} nats per image (the saved models)")
     lines.append("models")
-    for name in (folder.ENCODER, folder.DECODER, folder.VAE):
-        count = parameter_count(run_dir / name)
+    for name, count in record["parameters"].items():
         lines.append(f"  {name:<12} {'unreadable' if count is None else f'{count:,} parameters'}")
     lines.append("files")
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        lines.append(f"  {str(path.relative_to(run_dir)):<28} {_size(path.stat().st_size):>10}")
+    for name, size in record["files"].items():
+        lines.append(f"  {name:<28} {_size(size):>10}")
     lines.append("config")
-    lines += [f"  {line}" for line in dump_yaml(cfg).splitlines()]
+    lines += [f"  {line}" for line in yaml.safe_dump(record["config"], sort_keys=False).splitlines()]
     return lines

@@ -16,6 +16,7 @@ from vae_cli.runs import folder
 from vae_cli.runs.atomic import write_json, write_text
 from vae_cli.runs.modelfile import save_model
 from vae_cli.training import checkpoint
+from vae_cli.training.board import Board
 from vae_cli.training.callbacks import EarlyStopper, EpochLog
 from vae_cli.training.history import history_csv
 from vae_cli.training.setup import RunModels
@@ -40,6 +41,7 @@ class Publisher:
         self.log, self.stopper, self.z_fixed = log, stopper, z_fixed
         self.dataset_title, self.latent_dim = dataset_title, latent_dim
         self.saved_epoch = saved_epoch
+        self.board: Board | None = None  # the TensorBoard log, when output.tensorboard is on
 
     def publish(self, epochs_done: int) -> None:
         """Models (the float32 copies), history and manifest into the run folder."""
@@ -47,6 +49,8 @@ class Publisher:
         save_model(final.encoder, self.dir / folder.ENCODER)
         save_model(final.decoder, self.dir / folder.DECODER)
         save_model(final.vae, self.dir / folder.VAE)
+        for model, name in zip((final.encoder, final.decoder, final.vae), folder.KERAS_FILES, strict=True):
+            save_model(model, self.dir / name)  # the native format beside the .h5 files
         write_text(self.dir / folder.HISTORY, history_csv(self.log.rows))
         self.manifest["epochs_completed"] = epochs_done
         write_json(self.dir / folder.MANIFEST, self.manifest)
@@ -55,7 +59,10 @@ class Publisher:
         training = self.models.training_copy
         self.models.float32_copy.vae.set_weights(training.vae.get_weights())
         title = f"{self.dataset_title} · latent {self.latent_dim} · epoch {epoch}"
-        save_epoch_samples(self.models.float32_copy.decoder, self.z_fixed, epoch_samples_path(self.dir, epoch), title)
+        samples = epoch_samples_path(self.dir, epoch)
+        save_epoch_samples(self.models.float32_copy.decoder, self.z_fixed, samples, title)
+        if self.board is not None:
+            self.board.add_image(epoch, samples)
         self.publish(epoch)
         # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
         checkpoint.save(

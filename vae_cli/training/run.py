@@ -123,13 +123,14 @@ class _Run:
             cfg.model.latent_dim,
             self.first_epoch,
         )
-        self.callbacks = [
-            cb.NonFiniteGuard(),
-            self.ctrl_c,
-            self.log,
-            self.stopper,
-            cb.EpochEnd(self.publisher.on_epoch),
-        ]
+        self.callbacks = [cb.NonFiniteGuard(), self.ctrl_c, self.log, self.stopper]
+        if cfg.output.tensorboard:
+            from vae_cli.training.board import FOLDER, Board
+
+            # Before EpochEnd: the epoch's log is on disk before its checkpoint.
+            self.publisher.board = Board(run_dir / FOLDER, train_cfg.beta, self.log, self.first_epoch)
+            self.callbacks.append(self.publisher.board)
+        self.callbacks.append(cb.EpochEnd(self.publisher.on_epoch))
         if train_cfg.kl_warmup_epochs:
             steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))

@@ -1,0 +1,159 @@
+"""``vae export``: every format loaded back in its own runtime, outputs matching the Keras models'."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import TINY_MODEL
+
+from vae_cli.cli.main import main
+from vae_cli.runs import export
+from vae_cli.runs.modelfile import load_model
+
+FORMATS = ["keras", "savedmodel", "tflite", "onnx"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("export")
+    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={out}", "--set", "model.latent_dim=3"]
+    for item in TINY_MODEL + ["train.epochs=1", "train.batch_size=32"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    (run,) = out.iterdir()
+    return run
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir):
+    import contextlib
+    import io
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        args = ["export", "--run", str(run_dir), "--json"]
+        assert main(args + [a for f in FORMATS for a in ("--format", f)]) == 0
+    return json.loads(stdout.getvalue())
+
+
+def outputs(model, x):
+    return export.as_list(model(x, training=False))
+
+
+def load_in_runtime(fmt, path, x):
+    """The file loaded the way a user of that runtime would, without this package."""
+    if fmt == "keras":
+        import keras
+
+        return outputs(keras.saving.load_model(path, safe_mode=True, compile=False), x)
+    if fmt == "savedmodel":
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        return export.as_list(loaded.serve(tf.constant(x)))
+    if fmt == "tflite":
+        import tensorflow as tf
+
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+        runner = interpreter.get_signature_runner()
+        result = runner(**{next(iter(runner.get_input_details())): x})
+        return [result[f"output_{i}"] for i in range(len(result))]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})
+
+
+def test_the_command_reports_each_file_and_its_difference(exported, run_dir):
+    rows = exported["exports"]
+    assert [(r["model"], r["format"]) for r in rows] == [(m, f) for m in ("encoder", "decoder") for f in FORMATS]
+    for row in rows:
+        assert row["matches"] and 0 <= row["max_abs_diff"] <= exported["tolerance"]
+        assert row["path"].startswith(str(run_dir / "export"))
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_loads_in_its_runtime_and_matches_keras(exported, run_dir, fmt):
+    rng = np.random.default_rng(42)  # other inputs than the command's own check
+    inputs = {
+        "encoder": rng.random((5, 28, 28, 1)).astype("float32"),
+        "decoder": (2 * rng.standard_normal((5, 3))).astype("float32"),
+    }
+    for name in ("encoder", "decoder"):
+        (row,) = [r for r in exported["exports"] if r["model"] == name and r["format"] == fmt]
+        expected = outputs(load_model(run_dir / f"{name}.h5"), inputs[name])
+        got = load_in_runtime(fmt, row["path"], inputs[name])
+        assert len(got) == len(expected) == (2 if name == "encoder" else 1)
+        for g, e in zip(got, expected, strict=True):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g, e, atol=1e-5)
+
+
+def test_the_run_folder_holds_keras_files_beside_the_h5_files(run_dir):
+    import keras
+
+    import vae_cli.layers  # noqa: F401 - vae.keras holds the custom layers, as vae.h5 does
+
+    for name in ("encoder", "decoder", "vae"):
+        native = keras.saving.load_model(run_dir / f"{name}.keras", safe_mode=True, compile=False)
+        for a, b in zip(native.get_weights(), load_model(run_dir / f"{name}.h5").get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_text_output_is_a_table(capsys, run_dir):
+    assert main(["export", "--run", str(run_dir)]) == 0  # default: keras
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["model", "format", "file", "max"]
+    assert [line.split()[:2] for line in lines[1:]] == [["encoder", "keras"], ["decoder", "keras"]]
+
+
+def test_a_missing_onnx_converter_is_one_line_and_writes_nothing(capsys, run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("export"))
+    monkeypatch.setitem(__import__("sys").modules, "tf2onnx", None)  # import tf2onnx now raises ImportError
+    code = main(["export", "--run", str(copy), "--format", "keras", "--format", "onnx"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "ONNX export needs tf2onnx and onnxruntime (tf2onnx is not installed)" in err
+    assert 'pip install "vae-cli[onnx]"' in err
+    assert not (copy / "export").exists()
+
+
+def test_a_file_that_differs_from_keras_fails_the_command(capsys, run_dir, monkeypatch):
+    real = export._RUNNERS["tflite"]
+    monkeypatch.setitem(export._RUNNERS, "tflite", lambda path, x: [o + 0.01 for o in real(path, x)])
+    code = main(["export", "--run", str(run_dir), "--format", "tflite"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "1.00e-02" in out
+    assert re.search(r"coder\.tflite differs from the Keras (en|de)coder by 1\.00e-02 \(more than 0\.0001\)", err)
+    assert err.count("\n") == 1
+
+
+def test_a_converter_failure_is_one_line_naming_the_versions(capsys, run_dir, exported, monkeypatch):
+    import keras
+
+    real = keras.Model.export
+
+    def broken_onnx(self, filepath, format="tf_saved_model", **kwargs):
+        if format == "onnx":
+            raise ValueError("Unsupported op: FancyOp\nmore detail")
+        return real(self, filepath, format=format, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "export", broken_onnx)
+    code = main(["export", "--run", str(run_dir), "--format", "onnx"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "ONNX export failed: tf2onnx" in err and "under TensorFlow 2." in err and "(Unsupported op: FancyOp)" in err
+    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exported):
+    marker = run_dir / "export" / "decoder_savedmodel" / "stale"
+    marker.write_text("from an earlier export")
+    assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
+    assert not marker.exists() and (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
+    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]

@@ -1,0 +1,211 @@
+"""Runs side by side: one row per run folder (what ``list`` shows), and the curves and differing
+settings of several runs (what ``compare`` draws and tabulates). Read from the files alone, without
+TensorFlow; a damaged or foreign file leaves its fields empty rather than stopping the listing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vae_cli.defaults import OUTPUT_DIR
+from vae_cli.errors import Fix, RunError
+from vae_cli.runs import folder
+
+DEFAULT_KIND = "vae"  # runs whose config has no model.kind
+# Where data and runs live, not what was trained: never a difference worth a column.
+IGNORED_SETTINGS = ("output.", "data.data_dir")
+
+
+@dataclass
+class RunInfo:
+    """One run as ``list`` and ``compare`` report it; ``None`` where the run has no such number."""
+
+    name: str
+    path: Path
+    status: str | None
+    created: str | None
+    dataset: str | None
+    kind: str
+    latent_dim: int | None
+    epochs: int  # completed (rows of history.csv)
+    planned_epochs: int | None
+    beta: float
+    best_epoch: int | None  # lowest validation reconstruction + beta x KL
+    best_val_loss: float | None
+    test_negative_elbo: float | None  # the saved models, at the end of training (run.json)
+    nll: float | None  # importance-weighted, from metrics.json (the largest k over all test images)
+    nll_k: int | None
+    settings: dict[str, Any] = field(default_factory=dict)  # dotted config keys
+    history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch columns of history.csv
+
+    def record(self) -> dict[str, Any]:
+        """The row as plain JSON values (without the settings and the curves)."""
+        keys = ("name", "status", "created", "dataset", "kind", "latent_dim", "epochs", "planned_epochs", "beta")
+        row = {key: getattr(self, key) for key in keys}
+        row["path"] = str(self.path)
+        for key in ("best_epoch", "best_val_loss", "test_negative_elbo", "nll", "nll_k"):
+            row[key] = getattr(self, key)
+        return row
+
+
+def run_folders(output_dir: str | Path = OUTPUT_DIR) -> list[Path]:
+    """Every folder under ``output_dir`` with a ``run.json``, trained or not, oldest first."""
+    parent = Path(output_dir)
+    if not parent.is_dir():
+        return []
+    found = [p for p in parent.iterdir() if (p / folder.MANIFEST).is_file()]
+    return sorted(found, key=lambda p: (str(_read_json(p / folder.MANIFEST).get("created", "")), p.name))
+
+
+def list_runs(output_dir: str | Path = OUTPUT_DIR) -> list[RunInfo]:
+    return [read_run(p) for p in run_folders(output_dir)]
+
+
+def find_runs(names: list[str], output_dir: str | Path = OUTPUT_DIR) -> list[Path]:
+    """Each of ``names`` as a run folder: a path, or a folder name under ``output_dir``; none: every run there."""
+    if not names:
+        runs = run_folders(output_dir)
+        if not runs:
+            raise RunError(f"no run found under {output_dir}/", Fix("train_first"))
+        return runs
+    found = []
+    for name in names:
+        path = Path(name)
+        if not path.is_dir() and (Path(output_dir) / name).is_dir():
+            path = Path(output_dir) / name
+        folder.read_manifest(folder.existing_folder(path))  # a folder that is not a run stops here
+        found.append(path)
+    return found
+
+
+def read_run(path: Path) -> RunInfo:
+    manifest = _read_json(path / folder.MANIFEST)
+    settings = flatten(_read_yaml(path / folder.CONFIG))
+    beta = _number(settings.get("train.beta"), 1.0)
+    history = read_history(path / folder.HISTORY)
+    best_epoch, best = best_of(history, beta)
+    nll, k = best_nll(_read_json(path / folder.METRICS))
+    dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
+    test = manifest.get("test") if isinstance(manifest.get("test"), dict) else {}
+    return RunInfo(
+        name=path.name,
+        path=path,
+        status=manifest.get("status"),
+        created=manifest.get("created"),
+        dataset=dataset.get("title") or dataset.get("name") or settings.get("data.dataset"),
+        kind=str(settings.get("model.kind") or DEFAULT_KIND),
+        latent_dim=settings.get("model.latent_dim"),
+        epochs=len(history.get("epoch", [])),
+        planned_epochs=settings.get("train.epochs"),
+        beta=beta,
+        best_epoch=best_epoch,
+        best_val_loss=best,
+        test_negative_elbo=_number(test.get("negative_elbo")),
+        nll=nll,
+        nll_k=k,
+        settings=settings,
+        history=history,
+    )
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """history.csv as columns of floats (NaN where a cell is missing or not a number)."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, ValueError, csv.Error):
+        return {}
+    keys = list(rows[0]) if rows else []
+    return {key: [_number(row.get(key), math.nan) for row in rows] for key in keys if key}
+
+
+def validation_objective(history: dict[str, list[float]], beta: float) -> list[float]:
+    recon, kl = history.get("val_reconstruction_loss", []), history.get("val_kl_loss", [])
+    return [r + beta * k for r, k in zip(recon, kl, strict=False)]
+
+
+def best_of(history: dict[str, list[float]], beta: float) -> tuple[int | None, float | None]:
+    """The epoch with the lowest validation reconstruction + beta x KL, and that value."""
+    pairs = zip(validation_objective(history, beta), history.get("epoch", []), strict=False)
+    scored = [(value, int(epoch)) for value, epoch in pairs if math.isfinite(value) and math.isfinite(epoch)]
+    if not scored:
+        return None, None
+    value, epoch = min(scored)
+    return epoch, value
+
+
+def best_nll(metrics: dict) -> tuple[float | None, int | None]:
+    """The NLL of the evaluation with the largest k over the whole test set (else over a subset)."""
+    entries = [e for e in metrics.values() if isinstance(e, dict) and isinstance(e.get("nll"), (int, float))]
+    if not entries:
+        return None, None
+    best = max(entries, key=lambda e: (e.get("images", 0) == max(x.get("images", 0) for x in entries), e.get("k", 0)))
+    return float(best["nll"]), best.get("k")
+
+
+def differing_settings(runs: list[RunInfo]) -> dict[str, list[Any]]:
+    """Dotted config keys whose values are not the same in every run, with each run's value."""
+    keys = sorted({key for run in runs for key in run.settings})
+    keys = [key for key in keys if not key.startswith(IGNORED_SETTINGS)]
+    differing = {}
+    for key in keys:
+        values = [run.settings.get(key) for run in runs]
+        if any(v != values[0] for v in values[1:]):
+            differing[key] = values
+    return differing
+
+
+def setting_text(value: Any) -> str:
+    """A config value as YAML spells it: ``null``, ``true``, ``0.0014``, ``[4, 8]``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """{"model": {"latent_dim": 2}} -> {"model.latent_dim": 2}."""
+    if not isinstance(tree, dict):
+        return {}
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _number(value: Any, default: float | None = None) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,178 @@
+"""A run's encoder and decoder exported for other runtimes into ``RUN/export/``, each file checked
+by loading it in its own runtime and comparing its outputs with the Keras model's.
+
+Formats: ``keras`` (Keras 3's own ``.keras``), ``savedmodel`` (a TensorFlow SavedModel folder),
+``tflite`` (LiteRT flatbuffer), ``onnx`` (through Keras's exporter, which drives tf2onnx).
+Each file is written under a temporary name and renamed into place; a folder is swapped in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae_cli import backend
+from vae_cli.errors import Fix, RunError
+from vae_cli.names import DECODER, ENCODER, EXPORT_FORMATS
+from vae_cli.runs.atomic import atomic_write
+from vae_cli.runs.view import RunView
+
+EXPORT = "export"  # the run folder's sub-folder
+FORMATS = EXPORT_FORMATS
+NAMES = {"keras": "{}.keras", "savedmodel": "{}_savedmodel", "tflite": "{}.tflite", "onnx": "{}.onnx"}
+RUNTIMES = {
+    "keras": "keras.saving.load_model(safe_mode=True)",
+    "savedmodel": "tf.saved_model.load",
+    "tflite": "tf.lite.Interpreter",
+    "onnx": "onnxruntime",
+}
+CHECK_INPUTS = 8  # images (encoder) or latent points (decoder) compared per file
+TOLERANCE = 1e-4  # float32 through another runtime: about 1e-7 seen; more means a wrong graph
+
+
+@dataclass
+class Exported:
+    model: str  # encoder | decoder
+    format: str
+    path: Path
+    runtime: str  # what loaded it back
+    max_abs_diff: float
+
+    @property
+    def matches(self) -> bool:
+        return bool(self.max_abs_diff <= TOLERANCE)
+
+
+def export_run(view: RunView, formats: Sequence[str], seed: int = 0) -> list[Exported]:
+    """Writes each of ``formats`` for the encoder and the decoder, loads each back and compares."""
+    formats = list(dict.fromkeys(formats))  # a repeated format is written once
+    if "onnx" in formats:
+        onnx_converter_version()  # a missing converter stops before anything is written
+    rng = np.random.default_rng(seed)
+    results = []
+    for name, model in ((ENCODER, view.encoder), (DECODER, view.decoder)):
+        shape = (CHECK_INPUTS, *model.input.shape[1:])
+        x = (rng.random(shape) if name == ENCODER else rng.standard_normal(shape)).astype("float32")
+        expected = as_list(model(x, training=False))
+        for fmt in formats:
+            path = view.dir / EXPORT / NAMES[fmt].format(name)
+            with _quiet():
+                _WRITERS[fmt](model, path)
+                got = _RUNNERS[fmt](path, x)
+            diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected, strict=True))
+            results.append(Exported(name, fmt, path, RUNTIMES[fmt], diff))
+    return results
+
+
+def as_list(outputs: Any) -> list[np.ndarray]:
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+def onnx_converter_version() -> str:
+    """tf2onnx's version; a ``RunError`` naming the extra to install when it or onnxruntime is absent."""
+    try:
+        import onnxruntime  # noqa: F401
+        import tf2onnx
+    except ImportError as exc:
+        raise RunError(
+            f"ONNX export needs tf2onnx and onnxruntime ({exc.name} is not installed)", Fix("onnx")
+        ) from None
+    return tf2onnx.__version__
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Converters' deprecation warnings and C++ notes are not the user's business; errors still raise."""
+    with warnings.catch_warnings(), backend.quiet_stderr():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _write_keras(model, path):
+    atomic_write(path, lambda tmp: model.save(tmp))
+
+
+def _write_savedmodel(model, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        model.export(str(tmp), format="tf_saved_model", verbose=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap_in(tmp, path)
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Renames folder ``new`` onto ``path``; an earlier export is moved aside first, then removed."""
+    old = None
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        os.replace(path, old / path.name)
+    os.replace(new, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_tflite(model, path):
+    atomic_write(path, lambda tmp: model.export(tmp, format="litert", verbose=False))
+
+
+def _write_onnx(model, path):
+    import tensorflow as tf
+
+    def write(tmp):
+        try:
+            model.export(tmp, format="onnx", verbose=False)
+        except Exception as exc:  # tf2onnx raises many kinds for a TensorFlow it does not support
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise RunError(
+                f"ONNX export failed: tf2onnx {onnx_converter_version()} could not convert this model under "
+                f"TensorFlow {tf.__version__} ({reason}); no maintained converter supports it yet, the other "
+                "formats are unaffected"
+            ) from None
+
+    atomic_write(path, write)
+
+
+def _run_keras(path, x):
+    import keras
+
+    return as_list(keras.saving.load_model(path, safe_mode=True, compile=False)(x, training=False))
+
+
+def _run_savedmodel(path, x):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))  # held: its variables die with it, mid-call otherwise
+    return as_list(loaded.serve(x))
+
+
+def _run_tflite(path, x):
+    import tensorflow as tf
+
+    runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
+    (name,) = runner.get_input_details()
+    outputs = runner(**{name: x})  # output_0, output_1 ...: the model's outputs in order
+    return [outputs[key] for key in sorted(outputs, key=lambda k: int(k.rpartition("_")[2]))]
+
+
+def _run_onnx(path, x):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})
+
+
+_WRITERS = {"keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite, "onnx": _write_onnx}
+_RUNNERS = {"keras": _run_keras, "savedmodel": _run_savedmodel, "tflite": _run_tflite, "onnx": _run_onnx}
