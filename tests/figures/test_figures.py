@@ -304,4 +304,19 @@ def test_figures_of_large_images_are_refused_before_decoding(draw, flag):
     with pytest.raises(RequestError) as raised:
         draw(view)
     text = error_text(raised.value)
-    assert text.startswith(flag) and "over the 67,108,864 one figure may hold; ask for fewer" in text
+    assert text.startswith(flag) and "over the 67,108,864 one figure may hold; ask for fewer (at most 85 images" in text
+
+
+@pytest.mark.parametrize("shape, grid", [((None, 28, 28, 1), 15), ((None, 512, 512, 3), 9)])
+def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, shape, grid):
+    from types import SimpleNamespace
+
+    from vae_cli.figures import training_figures
+
+    drawn = []
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args: drawn.append(n))
+    monkeypatch.setattr(training_figures, "draw_latent", lambda *args: None)
+    monkeypatch.setattr(training_figures.plots, "save_loss_curves", lambda *args: None)
+    decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))
+    training_figures.save_final_figures(tmp_path, None, decoder, {"epoch": [1]}, 1.0, "x", 2, None, None, [])
+    assert drawn == [grid]

@@ -148,6 +148,7 @@ def test_parameter_count_is_what_keras_builds(cfg, shape):
     [
         (ModelConfig(), (4, 1, 1), "images of 4x1 pixels are too small for 1 stride-2 convolutions"),
         (TINY, (1, 20000, 1), "images of 1x20000 pixels are too small for 2 stride-2 convolutions"),
+        (ModelConfig(decoder_filters=[8] * 6), (28, 28, 1), "too small for 6 stride-2 decoder layers"),
         (ModelConfig(latent_dim=4096, encoder_filters=[256], encoder_dense=65536), (28, 28, 1), "parameters"),
         (ModelConfig(architecture="mlp", hidden_units=[65536] * 3), (28, 28, 1), "over the 200,000,000 allowed"),
     ],

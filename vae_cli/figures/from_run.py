@@ -45,7 +45,7 @@ def _check_size(view: RunView, parameter: str, value: int, images: int) -> None:
             parameter,
             value,
             f": {images:,} images of {h}x{w}x{c} are {values:,} pixel values, over the {MAX_FIGURE_PIXELS:,} "
-            "one figure may hold; ask for fewer",
+            f"one figure may hold; ask for fewer (at most {MAX_FIGURE_PIXELS // (h * w * c):,} images fit)",
         )
 
 

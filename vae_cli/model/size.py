@@ -87,6 +87,12 @@ def check_buildable(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> int:
             f"images of {h}x{w} pixels are too small for {strides} stride-2 convolutions (each side needs "
             f"{2**strides}); set data.image_size larger, fewer model.encoder_filters, or model.architecture: mlp"
         )
+    scale = 1 if cfg.architecture == "mlp" else 2 ** len(conv_sizes(cfg, image_shape).decoder_filters)
+    if scale >= 2 * min(h, w):  # the decoder would grow a 1-pixel map past twice the image, then crop it away
+        raise ConfigError(
+            f"images of {h}x{w} pixels are too small for {scale.bit_length() - 1} stride-2 decoder layers "
+            f"(they decode at least {scale} pixels per side); set fewer model.decoder_filters"
+        )
     count = parameter_count(cfg, image_shape)
     if count > MAX_PARAMETERS:
         raise ConfigError(
