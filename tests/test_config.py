@@ -1,4 +1,7 @@
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vae_cli import config
 from vae_cli.cli.options import set_override
@@ -142,3 +145,110 @@ def test_cross_key_rules():
         load_config(None, ["data.image_size=[8, 8, 8]"])
     with pytest.raises(ConfigError, match="train.devices: only used with train.distribute: mirrored"):
         load_config(None, ["train.devices=['/cpu:0']"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a: &a [*a]\n", "an alias refers to a node that contains it"),
+        ("a: &x [1, 2]\nb: [*x, *x, *x]\n", "unknown config key a"),  # small aliases are fine
+        ("{[1]: 2}\n", "found unhashable key"),
+        ("{1: 2, foo: 3}\n", "unknown config key 1"),
+        ("train:\n  epochs: 2001-13-45\n", "invalid YAML: month must be in 1..12"),
+        ("train:\n  epochs: " + "9" * 5000 + "\n", "invalid YAML: Exceeds the limit (4300 digits)"),
+        ("data:\n  image_size: [4096, 4096]\n", "data.image_size: at most 262,144 pixels"),
+        ("model:\n  hidden_units: [" + "1, " * 65 + "1]\n", "model.hidden_units: at most 64 entries, got 66"),
+        ("train:\n  seed: 4294967296\n", "train.seed: must be <= 4294967295"),
+        (
+            "data:\n  dataset: " + "x" * 1000 + "\n",
+            "got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (1,002 characters)",
+        ),
+    ],
+)
+def test_hostile_yaml_is_one_config_error(tmp_path, text, expected):
+    message = error_of(tmp_path, text)
+    assert expected in message and len(message) < 300
+
+
+def test_alias_expansion_is_counted_not_performed():
+    from vae_cli.limits import CONFIG_MAX_NODES
+    from vae_cli.yamlfile import parse_yaml
+
+    width = 100  # two levels of 100 aliases: 10,000 strings plus the lists and the mapping that hold them
+    text = "a: &a [" + ", ".join(["x"] * width) + "]\nb: [" + ", ".join(["*a"] * width) + "]\n"
+    assert width * width + width + 4 > CONFIG_MAX_NODES
+    with pytest.raises(ConfigError, match="more than 10,000 values once its aliases are expanded"):
+        parse_yaml(text, "x.yaml")
+    assert len(parse_yaml(text.replace(f"[{', '.join(['*a'] * width)}]", "[*a, *a]"), "x.yaml")["b"]) == 2
+
+
+def test_the_size_cap_is_read_not_the_whole_file(tmp_path):
+    from vae_cli.yamlfile import read_text_capped
+
+    path = write(tmp_path, "# x\n" * 300_000)
+    with pytest.raises(ConfigError, match="over 1,000,000 bytes"):
+        read_text_capped(path)
+    assert read_text_capped(write(tmp_path, "train:\n  epochs: 3\n", "ok.yaml")) == "train:\n  epochs: 3\n"
+
+
+def test_describe_cuts_long_values():
+    from vae_cli.errors import shown
+
+    assert shown("abc") == "'abc'"
+    assert shown("x" * 1000) == "'" + "x" * 59 + "... (1,002 characters)"
+    assert shown(int("f" * 5000, 16)) == "a value too long to show"
+
+
+# ------------------------------------------------------------ property-based: any input, one outcome
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The characters YAML gives meaning to, so that random text reaches anchors, aliases, tags and flow nesting.
+YAML_TEXT = st.text(
+    st.sampled_from(list("abefkmnostxz_.-+019eE:,[]{}&*!|>'\"#%@` \n\t?~") + ["\x00", "é"]), max_size=120
+)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12))
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(SCALARS, inner, max_size=3))
+)
+KEYS = st.sampled_from([key for key, _, _ in config.describe_keys()] + ["model.latent_dimm", "nope.x", "train"])
+
+
+def _nested(pairs):
+    raw = {}
+    for key, value in pairs.items():
+        section, _, name = key.partition(".")
+        raw.setdefault(section, {})
+        if isinstance(raw[section], dict):
+            raw[section][name or "x"] = value
+    return raw
+
+
+CONFIG_TEXT = st.one_of(
+    YAML_TEXT,
+    st.text(max_size=60),
+    st.dictionaries(KEYS, VALUES, max_size=5).map(lambda pairs: yaml.safe_dump(_nested(pairs), allow_unicode=True)),
+)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    return tmp_path_factory.mktemp("property") / "c.yaml"
+
+
+@PROPERTY
+@given(text=CONFIG_TEXT)
+def test_any_config_text_gives_a_config_or_one_config_error(scratch, text):
+    scratch.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        assert isinstance(config.load_config(scratch), Config)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 400 + len(str(scratch))
+
+
+@PROPERTY
+@given(item=st.one_of(st.text(max_size=80), st.builds(lambda key, value: f"{key}={value}", KEYS, YAML_TEXT)))
+def test_any_set_gives_a_config_or_one_config_error(item):
+    try:
+        assert isinstance(load_config(None, [item]), Config)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 500

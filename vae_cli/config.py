@@ -7,6 +7,7 @@ full dotted key, because a silently ignored typo costs a whole training run.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable
@@ -16,17 +17,18 @@ from typing import Any, Literal
 
 import yaml
 
-from vae_cli.errors import ConfigError, Fix
+from vae_cli import limits
+from vae_cli.errors import ConfigError, Fix, cut, shown
 from vae_cli.names import DATASET_KINDS, USER_DATASETS
-from vae_cli.yamlfile import parse_yaml
+from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 
 def _opt(default=None, *, min=None, max=None, help=""):
     return field(default=default, metadata={"min": min, "max": max, "help": help})
 
 
-def _list(default, *, min=None, help=""):
-    return field(default_factory=lambda: list(default), metadata={"min": min, "max": None, "help": help})
+def _list(default, *, min=None, max=None, help=""):
+    return field(default_factory=lambda: list(default), metadata={"min": min, "max": max, "help": help})
 
 
 @dataclass
@@ -56,21 +58,25 @@ class ModelConfig:
     architecture: Literal["conv", "conv_deep", "mlp"] = _opt(
         "conv", help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers"
     )
-    latent_dim: int = _opt(2, min=1, help="size of z")
+    latent_dim: int = _opt(2, min=1, max=limits.MAX_LATENT_DIM, help="size of z")
     encoder_filters: list[int] | None = _opt(
-        min=1, help="one stride-2 Conv2D per entry; null: 32, 64, 128 ... one per halving to about 7 pixels"
+        min=1,
+        max=limits.MAX_LAYER_SIZE,
+        help="one stride-2 Conv2D per entry; null: 32, 64, 128 ... one per halving to about 7 pixels",
     )
-    encoder_dense: int = _opt(64, min=1, help="units of the encoder's hidden Dense layer")
+    encoder_dense: int = _opt(64, min=1, max=limits.MAX_LAYER_SIZE, help="units of the encoder's hidden Dense layer")
     decoder_channels: int | None = _opt(
-        min=1, help="channels of the decoder's first feature map; null: the encoder's last"
+        min=1, max=limits.MAX_LAYER_SIZE, help="channels of the decoder's first feature map; null: the encoder's last"
     )
     decoder_filters: list[int] | None = _opt(
-        min=1, help="one stride-2 Conv2DTranspose per entry; null: one fewer than the encoder's, mirrored"
+        min=1,
+        max=limits.MAX_LAYER_SIZE,
+        help="one stride-2 Conv2DTranspose per entry; null: one fewer than the encoder's, mirrored",
     )
-    kernel_size: int = _opt(3, min=1, help="kernel of the (transposed) convolutions")
-    output_kernel_size: int = _opt(5, min=1, help="kernel of the decoder's output Conv2D")
+    kernel_size: int = _opt(3, min=1, max=limits.MAX_KERNEL_SIZE, help="kernel of the (transposed) convolutions")
+    output_kernel_size: int = _opt(5, min=1, max=limits.MAX_KERNEL_SIZE, help="kernel of the decoder's output Conv2D")
     hidden_units: list[int] = _list(
-        [500, 500], min=1, help="mlp: Dense layers of the encoder (mirrored in the decoder)"
+        [500, 500], min=1, max=limits.MAX_LAYER_SIZE, help="mlp: Dense layers of the encoder (mirrored in the decoder)"
     )
     activation: Literal["relu", "elu", "tanh", "softplus", "swish"] = _opt("relu", help="hidden-layer activation")
     likelihood: Literal["bernoulli", "gaussian"] = _opt(
@@ -83,11 +89,13 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(8, min=1, help="maximum number of epochs")
-    batch_size: int = _opt(64, min=1, help="images per training step")
+    epochs: int = _opt(8, min=1, max=limits.MAX_EPOCHS, help="maximum number of epochs")
+    batch_size: int = _opt(64, min=1, max=limits.MAX_BATCH_SIZE, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
-    kl_warmup_epochs: int = _opt(0, min=0, help="raise the KL weight linearly from 0 to beta over these epochs")
+    kl_warmup_epochs: int = _opt(
+        0, min=0, max=limits.MAX_EPOCHS, help="raise the KL weight linearly from 0 to beta over these epochs"
+    )
     distribute: Literal["none", "mirrored"] = _opt(
         "none", help="mirrored: tf.distribute.MirroredStrategy over train.devices (the global batch is split)"
     )
@@ -95,9 +103,12 @@ class TrainConfig:
         help="mirrored: devices such as ['/gpu:0', '/gpu:1']; null: all GPUs; '/cpu:N' entries split the CPU"
     )
     early_stopping_patience: int | None = _opt(
-        3, min=0, help="epochs without a better test loss (at the target beta) before stopping; null: never"
+        3,
+        min=0,
+        max=limits.MAX_EPOCHS,
+        help="epochs without a better test loss (at the target beta) before stopping; null: never",
     )
-    seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
+    seed: int = _opt(0, min=0, max=limits.MAX_SEED, help="seeds weights, shuffling and sampling")
     lr_schedule: Literal["constant", "cosine"] = _opt(
         "cosine", help="cosine: decay the learning rate to 5% of its value over the epochs"
     )
@@ -129,11 +140,11 @@ def load_config(path: str | Path | None = None, overrides: Iterable[tuple[str, A
     if path is not None:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_capped(path)
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist", Fix("config_file")) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+            raise ConfigError(f"cannot read config file {path}: {cut(str(exc))}") from None
         raw = parse_yaml(text, path)
         if raw is None:
             raw = {}
@@ -161,7 +172,7 @@ def from_dict(raw: dict) -> Config:
         if not isinstance(values, dict):
             raise ConfigError(f"{f.name}: must be a mapping of keys, got {_describe(values)}")
         sections[f.name] = _build_section(f.name, f.default_factory, values)
-    unknown = sorted(set(raw) - set(sections))
+    unknown = sorted(set(raw) - set(sections), key=str)
     if unknown:
         raise ConfigError(_unknown_message(unknown[0], list(sections)))
     cfg = Config(**sections)
@@ -175,7 +186,9 @@ def _check_together(cfg):
     if data.dataset in USER_DATASETS and not data.path:
         raise ConfigError(f"data.path: required with data.dataset: {data.dataset} (the folder or .npz file to read)")
     if data.image_size is not None and len(data.image_size) != 2:
-        raise ConfigError(f"data.image_size: must be [height, width], got {data.image_size}")
+        raise ConfigError(f"data.image_size: must be [height, width], got {shown(data.image_size)}")
+    if data.image_size is not None and math.prod(data.image_size) > limits.MAX_IMAGE_PIXELS:
+        raise ConfigError(f"data.image_size: at most {limits.MAX_IMAGE_PIXELS:,} pixels, got {shown(data.image_size)}")
     if train.devices is not None and train.distribute == "none":
         raise ConfigError("train.devices: only used with train.distribute: mirrored")
 
@@ -202,13 +215,17 @@ def _check(key, value, hint, meta):
     if origin is Literal:
         if value not in args:
             choices = " | ".join(str(a) for a in args)
-            raise ConfigError(f"{key}: must be one of {choices}, got {value!r}")
+            raise ConfigError(f"{key}: must be one of {choices}, got {shown(value)}")
         return value
     if origin is list:
         if not isinstance(value, list) or not value:
             raise ConfigError(f"{key}: must be a non-empty list, got {_describe(value)}")
+        if len(value) > limits.MAX_LIST:
+            raise ConfigError(f"{key}: at most {limits.MAX_LIST} entries, got {len(value):,}")
         return [_check(f"{key}[{i}]", v, args[0], meta) for i, v in enumerate(value)]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 2**1023:
+            raise ConfigError(f"{key}: must be a finite number, got {_describe(value)}")
         value = float(value)
     if hint is bool:
         ok = isinstance(value, bool)
@@ -218,6 +235,10 @@ def _check(key, value, hint, meta):
         ok = isinstance(value, hint)
     if not ok:
         raise ConfigError(f"{key}: must be {_type_name(hint)}, got {_describe(value)}")
+    if hint is float and not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a finite number, got {value}")
+    if hint is str and len(value) > limits.MAX_TEXT:
+        raise ConfigError(f"{key}: at most {limits.MAX_TEXT} characters, got {_describe(value)}")
     _check_range(key, value, meta)
     return value
 
@@ -225,9 +246,9 @@ def _check(key, value, hint, meta):
 def _check_range(key, value, meta):
     low, high = meta.get("min"), meta.get("max")
     if low is not None and value < low:
-        raise ConfigError(f"{key}: must be >= {low}, got {value!r}")
+        raise ConfigError(f"{key}: must be >= {low}, got {shown(value)}")
     if high is not None and value > high:
-        raise ConfigError(f"{key}: must be <= {high}, got {value!r}")
+        raise ConfigError(f"{key}: must be <= {high}, got {shown(value)}")
 
 
 def _type_name(hint):
@@ -235,12 +256,13 @@ def _type_name(hint):
 
 
 def _describe(value):
-    return f"{type(value).__name__} {value!r}" if value is not None else "null"
+    return f"{type(value).__name__} {shown(value)}" if value is not None else "null"
 
 
 def _unknown_message(key, known):
     import difflib
 
+    key = cut(str(key))
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(known)}"
     return f"unknown config key {key}{hint}"

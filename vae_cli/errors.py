@@ -10,6 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vae_cli.limits import SHOWN_CHARS
+
+
+def cut(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was: user input in a message stays short."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)``, cut to ``limit`` characters."""
+    try:
+        return cut(repr(value), limit)
+    except ValueError:  # holds an integer too long for Python to print in decimal
+        return "a value too long to show"
+
 
 @dataclass(frozen=True)
 class Fix:

@@ -128,3 +128,39 @@ def test_keras_loader_is_used_without_a_folder(monkeypatch):
 def test_find_dataset_folder_prefers_the_folder_itself(tmp_path):
     write_dataset(tmp_path, train=4, test=4)
     assert find_dataset_folder(tmp_path, "fashion_mnist") == tmp_path
+
+
+def idx_header(*shape):
+    return bytes([0, 0, 8, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_declared_size_is_checked_before_reading(tmp_path, compress):
+    raw = idx_header(2**22, 2**21, 2**21)  # 2**64 bytes: overflows a 64-bit product to 0
+    path = tmp_path / "t"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(DataError, match=r"declares \(4194304, 2097152, 2097152\), 18,446,744,073,709,551,632 bytes"):
+        read_idx(path)
+
+
+def test_gzip_is_read_no_further_than_the_header_says(tmp_path, monkeypatch):
+    reads = []
+    original = gzip.GzipFile.read
+
+    def read(self, size=-1):
+        reads.append(size)
+        return original(self, size)
+
+    monkeypatch.setattr(gzip.GzipFile, "read", read)
+    path = tmp_path / "t.gz"
+    path.write_bytes(gzip.compress(idx_header(3, 28, 28) + bytes(3 * 784 + 10**6)))
+    with pytest.raises(DataError, match=r"has more than 2368 bytes but its header \(3, 28, 28\) needs 2368"):
+        read_idx(path)
+    assert reads and all(0 <= size <= 3 * 784 + 1 for size in reads)
+
+
+def test_images_must_be_28x28(tmp_path):
+    folder = write_dataset(tmp_path, train=8, test=4)
+    write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros((8, 32, 32), np.uint8))
+    with pytest.raises(DataError, match="holds 32x32 images; MNIST and Fashion-MNIST are 28x28"):
+        load_data(DataConfig(data_dir=str(folder)))

@@ -201,3 +201,66 @@ def test_mirrored_over_two_cpu_devices_matches_single_device(data_dir, tmp_path)
     assert single.shape == mirrored.shape == (3, 3)
     np.testing.assert_allclose(mirrored[:, 0], single[:, 0], rtol=0.02)  # total loss per epoch
     assert mirrored[-1, 0] < mirrored[0, 0]  # and it learns
+
+
+def test_images_over_the_pixel_cap_need_image_size(tmp_path):
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("L", (600, 600), 255 * i).save(tmp_path / f"{i}.png")
+    with pytest.raises(DataError, match="are 600x600, over the 262,144 pixels a model takes; set data.image_size"):
+        load_data(DataConfig(dataset="image_folder", path=str(tmp_path)))
+    resized = load_data(DataConfig(dataset="image_folder", path=str(tmp_path), image_size=[28, 28]))
+    assert resized.image_shape == (28, 28, 1) and resized.test.images.shape[1:] == (28, 28, 1)
+
+
+def test_too_many_classes_are_refused(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from vae_cli.data import userdata
+
+    monkeypatch.setattr(userdata, "MAX_CLASSES", 2)
+    for name in "abc":
+        (tmp_path / name).mkdir()
+        Image.new("L", (8, 8)).save(tmp_path / name / "0.png")
+    with pytest.raises(DataError, match="has 3 class sub-folders, over the 2 a dataset may have"):
+        load_data(DataConfig(dataset="image_folder", path=str(tmp_path)))
+
+
+def test_npz_headers_are_checked_before_any_array_is_read(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    from vae_cli.data import npzfile
+
+    def never(*args, **kwargs):
+        raise AssertionError("an array was read before its header was checked")
+
+    buffer = io.BytesIO()
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10**6, 1000, 1000)}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x_test.npy", np.zeros(1, np.uint8).tobytes())  # not an array at all
+        archive.writestr("x_train.npy", buffer.getvalue())
+    monkeypatch.setattr(npzfile.npy, "read_array", never)
+    with pytest.raises(DataError, match=r"x_train declares shape \(1000000, 1000, 1000\) of uint8"):
+        load_data(DataConfig(dataset="npz", path=str(path)))
+
+
+@pytest.mark.parametrize(
+    "write, message",
+    [
+        (lambda f: f.write(b"hello"), "cannot read .* as .npz \\(a zip archive of arrays\\)"),
+        (lambda f: np.savez(f, x_train=np.array([{}, 1], dtype=object)), "x_train holds object"),
+        (lambda f: np.savez(f, x_train=np.zeros((4, 8, 8), "complex64")), "x_train holds complex64"),
+        (lambda f: np.savez(f, x_train=np.zeros((4, 8, 8), np.uint8), y_train=[-1, 0, 1, 2]), "non-negative"),
+        (lambda f: np.save(f, np.zeros((4, 8, 8), np.uint8)), "is a single .npy array, not an .npz archive"),
+    ],
+)
+def test_npz_files_that_are_not_image_arrays(tmp_path, write, message):
+    path = tmp_path / "d.npz"
+    with path.open("wb") as f:  # np.save would add .npy to a name
+        write(f)
+    with pytest.raises(DataError, match=message):
+        load_data(DataConfig(dataset="npz", path=str(path)))

@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
-from vae_cli.figures import latents, plots
+from vae_cli.figures import from_run, latents, plots
 
 
 @pytest.fixture(scope="module")
@@ -275,3 +275,48 @@ def test_titles_of_narrow_grids_wrap_after_the_run_description():
     assert plots._wrap(title, 80) == title
     lines = plots._wrap(title, 40).split("\n")
     assert lines[0] == "MNIST · latent 2 · 8 epochs:" and all(len(line) <= 40 for line in lines)
+
+
+@pytest.mark.parametrize(
+    "draw, flag",
+    [
+        (lambda view: from_run.sample_grid(view, 15), "--grid 15: 225 images of 512x512x3"),
+        (lambda view: from_run.sample_random(view, 100), "--random 100: 100 images"),
+        (lambda view: from_run.reconstruct(view, 50), "-n 50: 100 images"),
+        (lambda view: from_run.interpolate(view, steps=10), "--steps 10: 332 images"),
+        (lambda view: from_run.traverse(view, steps=11), "--steps 11: 110 images"),
+    ],
+)
+def test_figures_of_large_images_are_refused_before_decoding(draw, flag):
+    """A 512x512 colour run: each figure's decoded pixels are counted before any work starts."""
+    from types import SimpleNamespace
+
+    from vae_cli.cli.report import error_text
+    from vae_cli.errors import RequestError
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"{name} was used before the size check")
+
+    decoder = SimpleNamespace(output=SimpleNamespace(shape=(None, 512, 512, 3)))
+    view = SimpleNamespace(decoder=decoder, cfg=SimpleNamespace(model=SimpleNamespace(latent_dim=16)))
+    view.split = view.encoder = Untouchable()
+    with pytest.raises(RequestError) as raised:
+        draw(view)
+    text = error_text(raised.value)
+    assert text.startswith(flag) and "over the 67,108,864 one figure may hold; ask for fewer (at most 85 images" in text
+
+
+@pytest.mark.parametrize("shape, grid", [((None, 28, 28, 1), 15), ((None, 512, 512, 3), 9)])
+def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, shape, grid):
+    from types import SimpleNamespace
+
+    from vae_cli.figures import training_figures
+
+    drawn = []
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args: drawn.append(n))
+    monkeypatch.setattr(training_figures, "draw_latent", lambda *args: None)
+    monkeypatch.setattr(training_figures.plots, "save_loss_curves", lambda *args: None)
+    decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))
+    training_figures.save_final_figures(tmp_path, None, decoder, {"epoch": [1]}, 1.0, "x", 2, None, None, [])
+    assert drawn == [grid]

@@ -131,3 +131,43 @@ def test_broken_model_files_are_one_clear_error(tmp_path, content):
     with pytest.raises(RunError, match="cannot load model .*decoder.h5.*not a model written by vae") as raised:
         load_model(path)
     assert error_text(raised.value).endswith("(or it is damaged): re-create it with `vae train`")
+
+
+@pytest.mark.parametrize(
+    "cfg, shape",
+    [
+        (ModelConfig(), (28, 28, 1)),
+        (ModelConfig(latent_dim=7, architecture="conv_deep", kernel_size=5), (45, 37, 3)),
+        (ModelConfig(encoder_filters=[4, 8, 16], decoder_filters=[8], decoder_channels=5), (33, 20, 1)),
+        (ModelConfig(architecture="mlp", hidden_units=[30, 20], latent_dim=3), (12, 10, 3)),
+    ],
+)
+def test_parameter_count_is_what_keras_builds(cfg, shape):
+    from vae_cli.model.size import parameter_count
+
+    models = build_models(cfg, shape)
+    assert parameter_count(cfg, shape) == models.encoder.count_params() + models.decoder.count_params()
+
+
+@pytest.mark.parametrize(
+    "cfg, shape, message",
+    [
+        (ModelConfig(), (4, 1, 1), "images of 4x1 pixels are too small for 1 stride-2 convolutions"),
+        (TINY, (1, 20000, 1), "images of 1x20000 pixels are too small for 2 stride-2 convolutions"),
+        (ModelConfig(decoder_filters=[8] * 6), (28, 28, 1), "too small for 6 stride-2 decoder layers"),
+        (ModelConfig(latent_dim=4096, encoder_filters=[256], encoder_dense=65536), (28, 28, 1), "parameters"),
+        (ModelConfig(architecture="mlp", hidden_units=[65536] * 3), (28, 28, 1), "over the 200,000,000 allowed"),
+    ],
+)
+def test_models_too_large_or_images_too_small_are_refused_unbuilt(cfg, shape, message):
+    from vae_cli.errors import ConfigError
+    from vae_cli.model.size import check_buildable
+
+    with pytest.raises(ConfigError, match=message):
+        check_buildable(cfg, shape)
+
+
+def test_an_mlp_takes_any_image_size():
+    from vae_cli.model.size import check_buildable
+
+    assert check_buildable(ModelConfig(architecture="mlp", hidden_units=[8]), (4, 1, 1)) > 0

@@ -181,3 +181,25 @@ def test_loss_plot_shows_the_objective_at_the_target_beta_not_the_warmup_weight(
     columns = history_columns(rows, beta=1.0)
     assert columns["objective"] == [70.0] and columns["val_objective"] == [71.0]
     assert history_columns(rows, beta=2.0)["objective"] == [90.0]
+
+
+def test_each_decoder_call_is_bounded_whatever_k(monkeypatch):
+    import tensorflow as tf
+
+    from vae_cli.model import estimate
+
+    encoder, decoder_logits, images = tiny_vae(latent_dim=2, pixels=8, seed=4)
+    calls = []
+
+    def decoder(z, training=False):
+        calls.append(int(z.shape[0]))
+        return decoder_logits(z, training=training)
+
+    monkeypatch.setattr(estimate, "EVALUATE_CHUNK_VALUES", 200)  # 25 images of 8 pixels per call
+    tf.config.run_functions_eagerly(True)  # so the spy sees every call, not one trace
+    try:
+        m = evaluate(encoder, decoder, images, k=300, samples=3, seed=1)
+    finally:
+        tf.config.run_functions_eagerly(False)
+    assert max(calls) * 8 <= 200 and np.isfinite(m.nll)
+    assert sum(calls) == len(images) * (300 + 3)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from vae_cli import defaults
+from vae_cli.errors import cut, shown
+from vae_cli.limits import MAX_LATENT_VALUE, MAX_SEED
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -22,30 +24,40 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
+class Parser(argparse.ArgumentParser):
+    """argparse with the house's one-line error: ``vae sample: error: argument --grid: ...; see --help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {cut(message, 300)}; see {self.prog} --help\n")
+
+
+def int_between(low: int, high: int | None = None) -> Callable[[str], int]:
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}, got {shown(value)}")
         return value
 
     return parse
 
 
-positive_int = int_at_least(1)
-index = int_at_least(0)
+positive_int = int_between(1)
+index = int_between(0)
 
 
-def positive_float(text: str) -> float:
+def latent_span(text: str) -> float:
+    """A positive, finite distance in latent space, at most ``MAX_LATENT_VALUE``."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    if not 0 < value <= MAX_LATENT_VALUE:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_LATENT_VALUE:g}, got {value}")
     return value
 
 
@@ -75,7 +87,9 @@ def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data:
 
 
 def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--seed", metavar="N", type=index, default=defaults.SEED, help=f"seed that picks {what}")
+    parser.add_argument(
+        "--seed", metavar="N", type=int_between(0, MAX_SEED), default=defaults.SEED, help=f"seed that picks {what}"
+    )
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -3,12 +3,13 @@ from a core function's parameter to the flag that sets it."""
 
 from __future__ import annotations
 
-import re
+import math
 from pathlib import Path
 from typing import Any
 
 from vae_cli.defaults import GRID_RANGE
-from vae_cli.errors import ConfigError
+from vae_cli.errors import ConfigError, cut, shown
+from vae_cli.limits import MAX_LATENT_DIM, MAX_LATENT_VALUE
 
 GRID_RANGE_TEXT = ":".join(str(part) for part in GRID_RANGE)  # "ppf:0.05:0.95"
 RANGE_FORMS = "ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX, or data[:LOW:HIGH] (test-set percentiles)"
@@ -23,26 +24,44 @@ FLAGS = {
     "end": "--to",
     "index": "--index",
     "dim": "--dim",
+    "grid": "--grid",
+    "random": "--random",
+    "n": "-n",
+    "steps": "--steps",
 }
+
+
+def _range_end(text: str, end: str, kind: str) -> float:
+    try:
+        value = float(end)
+    except ValueError:
+        raise ConfigError(f"--range {shown(text)}: {shown(end)} is not a number; expected {RANGE_FORMS}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"--range {shown(text)}: the ends must be finite numbers")
+    if kind == "linear" and abs(value) > MAX_LATENT_VALUE:
+        raise ConfigError(
+            f"--range {shown(text)}: latent values beyond +-{MAX_LATENT_VALUE:g} mean nothing under an N(0, 1) prior"
+        )
+    return value
 
 
 def grid_range(text: str) -> Any:
     """``--range`` text -> ``GridRange(kind, low, high)``; kinds: ppf, linear, data."""
     from vae_cli.figures.latents import GridRange
 
-    match = re.fullmatch(r"(ppf|linear|data)(?::(-?[\d.]+(?:e-?\d+)?):(-?[\d.]+(?:e-?\d+)?))?", text.strip())
-    if not match:
-        raise ConfigError(f"--range {text!r}: expected {RANGE_FORMS}")
-    kind, low, high = match.group(1), match.group(2), match.group(3)
-    if low is None:
+    kind, *ends = text.strip().split(":")
+    if kind not in ("ppf", "linear", "data") or len(ends) not in (0, 2):
+        raise ConfigError(f"--range {shown(text)}: expected {RANGE_FORMS}")
+    if not ends:
         if kind == "linear":
-            raise ConfigError(f"--range {text!r}: linear needs its span, for example linear:-4:4")
+            raise ConfigError(f"--range {shown(text)}: linear needs its span, for example linear:-4:4")
         low, high = GRID_RANGE[1], GRID_RANGE[2]
-    low, high = float(low), float(high)
+    else:
+        low, high = (_range_end(text, end, kind) for end in ends)
     if not low < high:
-        raise ConfigError(f"--range {text!r}: the low end must be below the high end")
+        raise ConfigError(f"--range {shown(text)}: the low end must be below the high end")
     if kind in ("ppf", "data") and not (0 < low and high < 1):
-        raise ConfigError(f"--range {text!r}: {kind} takes probability levels strictly between 0 and 1")
+        raise ConfigError(f"--range {shown(text)}: {kind} takes probability levels strictly between 0 and 1")
     return GridRange(kind, low, high)
 
 
@@ -55,7 +74,9 @@ def grid_dims(text: str | None) -> tuple[int, int] | str | None:
     except ValueError:
         dims = ()
     if len(dims) != 2 or dims[0] == dims[1]:
-        raise ConfigError(f"--dims {text!r}: expected two different dimensions, for example --dims 0,1")
+        raise ConfigError(f"--dims {shown(text)}: expected two different dimensions, for example --dims 0,1")
+    if not all(abs(d) < MAX_LATENT_DIM for d in dims):  # a latent space never has more dimensions
+        raise ConfigError(f"--dims {shown(text)}: dimensions run from 0 to {MAX_LATENT_DIM - 1} at most")
     return dims
 
 
@@ -65,9 +86,9 @@ def out_path(text: str | None) -> Path | None:
         return None
     out = Path(text)
     if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out {out}: figures are written as PNG; give a file name ending in .png")
+        raise ConfigError(f"--out {cut(text)}: figures are written as PNG; give a file name ending in .png")
     if out.is_dir():
-        raise ConfigError(f"--out {out} is a folder; give a file name ending in .png")
+        raise ConfigError(f"--out {cut(text)} is a folder; give a file name ending in .png")
     existing = next(p for p in out.parents if p.exists())  # missing folders are created
     if not existing.is_dir():
         raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
@@ -81,8 +102,8 @@ def set_override(item: str) -> tuple[str, Any]:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example --set train.epochs=3")
+        raise ConfigError(f"--set {shown(item)}: expected KEY=VALUE, for example --set train.epochs=3")
     section, dot, name = key.partition(".")
     if not dot or "." in name:
-        raise ConfigError(f"--set {key}: keys are SECTION.NAME, for example train.epochs")
-    return key, parse_yaml(text, f"--set {key}")
+        raise ConfigError(f"--set {cut(key)}: keys are SECTION.NAME, for example train.epochs")
+    return key, parse_yaml(text, f"--set {cut(key)}")

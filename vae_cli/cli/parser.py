@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from vae_cli import __version__, defaults
+from vae_cli import __version__, defaults, limits
 from vae_cli.cli import catalog_parsers
 from vae_cli.cli.arguments import (
     Formatter,
+    Parser,
     add_json,
     add_parser,
     add_run_args,
     add_seed,
     index,
-    int_at_least,
-    positive_float,
+    int_between,
+    latent_span,
     positive_int,
 )
 from vae_cli.cli.options import GRID_RANGE_TEXT
@@ -63,16 +64,26 @@ def _add_sample(sub):
     )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument(
-        "--grid", metavar="N", type=positive_int, default=None, help=f"grid size per side (default: {GRID})"
+        "--grid",
+        metavar="N",
+        type=int_between(1, limits.MAX_GRID),
+        default=None,
+        help=f"grid size per side, at most {limits.MAX_GRID} (default: {GRID})",
     )
-    kind.add_argument("--random", metavar="N", type=positive_int, default=None, help="N images from z ~ N(0, I)")
+    kind.add_argument(
+        "--random",
+        metavar="N",
+        type=int_between(1, limits.MAX_RANDOM),
+        default=None,
+        help=f"N images from z ~ N(0, I), at most {limits.MAX_RANDOM:,}",
+    )
     p.add_argument(
         "--range",
         metavar="SPEC",
         default=GRID_RANGE_TEXT,
         dest="range_text",
-        help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX, or data[:LOW:HIGH] "
-        "(percentiles of the test set's z_mean)",
+        help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX (within "
+        f"+-{limits.MAX_LATENT_VALUE:g}), or data[:LOW:HIGH] (percentiles of the test set's z_mean)",
     )
     p.add_argument(
         "--dims",
@@ -119,7 +130,11 @@ def _add_reconstruct(sub):
         "Pick test images covering every class (seeded) and show them above their decodings of z_mean.",
     )
     p.add_argument(
-        "-n", metavar="N", type=positive_int, default=defaults.RECONSTRUCT_COUNT, help="how many test images"
+        "-n",
+        metavar="N",
+        type=int_between(1, limits.MAX_RECONSTRUCT),
+        default=defaults.RECONSTRUCT_COUNT,
+        help=f"how many test images, at most {limits.MAX_RECONSTRUCT}",
     )
     add_seed(p, "the test images")
     add_run_args(p, "reconstructions.png, or reconstructions-N-seedS.png, in the run folder")
@@ -151,9 +166,9 @@ def _add_interpolate(sub):
     p.add_argument(
         "--steps",
         metavar="N",
-        type=int_at_least(2),
+        type=int_between(2, limits.MAX_INTERPOLATE_STEPS),
         default=defaults.INTERPOLATE_STEPS,
-        help="decoded points, ends included",
+        help=f"decoded points, ends included; at most {limits.MAX_INTERPOLATE_STEPS}",
     )
     add_seed(p, "the images when --from/--to are not given")
     add_run_args(p, "interpolation-I-J[-Nsteps].png and .gif in the run folder")
@@ -176,14 +191,18 @@ def _add_traverse(sub):
     )
     p.add_argument("--index", metavar="I", type=index, default=None, help="test image index (default: random, seeded)")
     p.add_argument(
-        "--steps", metavar="N", type=int_at_least(2), default=defaults.TRAVERSE_STEPS, help="values per dimension"
+        "--steps",
+        metavar="N",
+        type=int_between(2, limits.MAX_TRAVERSE_STEPS),
+        default=defaults.TRAVERSE_STEPS,
+        help=f"values per dimension, at most {limits.MAX_TRAVERSE_STEPS}",
     )
     p.add_argument(
         "--span",
         metavar="S",
-        type=positive_float,
+        type=latent_span,
         default=defaults.TRAVERSE_SPAN,
-        help="move each dimension by -S..+S",
+        help=f"move each dimension by -S..+S; S at most {limits.MAX_LATENT_VALUE:g}",
     )
     add_seed(p, "the test image")
     add_run_args(p, "traverse-I[-dimK][-Nsteps][-spanS].png in the run folder")
@@ -200,16 +219,16 @@ def _add_evaluate(sub):
     p.add_argument(
         "--k",
         metavar="K",
-        type=index,
+        type=int_between(0, limits.MAX_K),
         default=defaults.EVALUATE_K,
-        help="importance samples per image for the NLL (0: skip the NLL)",
+        help=f"importance samples per image for the NLL, at most {limits.MAX_K:,} (0: skip the NLL)",
     )
     p.add_argument(
         "--samples",
         metavar="S",
-        type=positive_int,
+        type=int_between(1, limits.MAX_SAMPLES),
         default=defaults.EVALUATE_SAMPLES,
-        help="Monte Carlo samples of z per image for the ELBO",
+        help=f"Monte Carlo samples of z per image for the ELBO, at most {limits.MAX_SAMPLES:,}",
     )
     p.add_argument(
         "--binarize",
@@ -241,7 +260,7 @@ def _add_show(sub):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="vae",
         formatter_class=Formatter,
         description="Train Variational Autoencoders with Keras 3 and look at what they learned.",

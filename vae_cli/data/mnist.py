@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +15,10 @@ import numpy as np
 from vae_cli.config import DataConfig
 from vae_cli.data.types import Data, Split
 from vae_cli.errors import DataError, Fix
+from vae_cli.limits import MAX_IDX_BYTES
 
 ENV_DATA_DIR = "VAE_DATA_DIR"
+IMAGE_SHAPE = (28, 28, 1)
 
 DIGITS = [str(i) for i in range(10)]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -48,11 +53,11 @@ def load(data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test")) -> D
     else:
         loaded = _keras_load(name)
         source = "keras"
-    empty = Split(np.zeros((0, 28, 28, 1), np.uint8), np.zeros((0,), np.int64))
+    empty = Split(np.zeros((0, *IMAGE_SHAPE), np.uint8), np.zeros((0,), np.int64))
     train = loaded.get("train", empty) if "train" in splits else empty
     test = loaded.get("test", empty) if "test" in splits else empty
     info = DATASETS[name]
-    return Data(name, info.title, info.class_names, train, test, source, (28, 28, 1))
+    return Data(name, info.title, info.class_names, train, test, source, IMAGE_SHAPE)
 
 
 def local_folder(data_cfg: DataConfig) -> Path | None:
@@ -94,33 +99,60 @@ def read_idx_split(folder: Path, split: str) -> Split:
         raise DataError(
             f"{paths[0]} / {paths[1]}: expected 3-D images and 1-D labels, got {images.ndim}-D and {labels.ndim}-D"
         )
+    if images.shape[1:] != IMAGE_SHAPE[:2]:
+        raise DataError(
+            f"{paths[0]} holds {images.shape[1]}x{images.shape[2]} images; MNIST and Fashion-MNIST are 28x28"
+        )
     if len(images) != len(labels):
         raise DataError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels")
     return Split(images[..., None], labels.astype(np.int64))
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Reads an IDX file of unsigned bytes (gzip-compressed or raw), checking header and size."""
+    """Reads an IDX file of unsigned bytes (gzip-compressed or raw), checking header and size.
+
+    The size the header declares is checked against the cap and the file before anything
+    is allocated, and a gzip member is read no further than that size plus one byte.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        with open(path, "rb") as file:
+            gzipped = file.read(2) == b"\x1f\x8b"
+            file.seek(0)
+            with gzip.GzipFile(fileobj=file) if gzipped else contextlib.nullcontext(file) as stream:
+                return _read_idx_stream(stream, path, None if gzipped else os.fstat(file.fileno()).st_size)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; replace it with a good copy of the dataset file") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
-        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number {raw[:4].hex() or 'empty'})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+
+
+def _read_idx_stream(stream, path, file_size):
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[:3] != b"\x00\x00\x08" or not 1 <= magic[3] <= 4:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number {magic.hex() or 'empty'})")
+    ndim = magic[3]
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(f"{path} is truncated: its header is incomplete")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(raw) != expected:
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    header, body = 4 + 4 * ndim, math.prod(shape)  # Python integers: no overflow
+    expected = header + body
+    if body > MAX_IDX_BYTES:
         raise DataError(
-            f"{path} has {len(raw)} bytes but its header {shape} needs {expected}; the file is truncated or corrupt"
+            f"{path}: its header declares {shape}, {expected:,} bytes, over the {MAX_IDX_BYTES:,} an IDX file may "
+            "hold; the file is corrupt or not MNIST"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    if file_size is None:  # gzip: read one byte more than needed, to see whether there is more
+        data = stream.read(body + 1)
+        size = header + len(data)
+    else:
+        size = file_size
+        data = stream.read(body) if file_size == expected else b""
+    if size != expected:
+        has = f"more than {expected}" if file_size is None and size > expected else size
+        raise DataError(
+            f"{path} has {has} bytes but its header {shape} needs {expected}; the file is truncated or corrupt"
+        )
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _keras_load(name):

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vae_cli.errors import DataError
+from vae_cli.limits import MAX_IMAGE_PIXELS
+
 TEST_BINARIZATION_SEED = 1234  # the test set is binarized once, the same way for every run
 
 
@@ -55,6 +58,22 @@ class Data:
                 digest.update(np.ascontiguousarray(split.images).tobytes())
             digest.update(np.ascontiguousarray(split.labels).astype("<i8").tobytes())
         return digest.hexdigest()
+
+
+def check_image_shape(shape: tuple[int, ...], what: str, fix: str) -> None:
+    """Refuses images with more pixels than a model takes (``what`` names them, ``fix`` says what to do)."""
+    h, w = shape[:2]
+    if min(h, w) < 1:
+        raise DataError(f"{what} are {h}x{w}: images with no pixels")
+    if h * w > MAX_IMAGE_PIXELS:
+        raise DataError(f"{what} are {h}x{w}, over the {MAX_IMAGE_PIXELS:,} pixels a model takes; {fix}")
+
+
+def check_splits(data: Data) -> None:
+    """A run needs a training image and a test image: refused before its run folder exists."""
+    for what, split in (("training", data.train), ("test", data.test)):
+        if len(split) == 0:
+            raise DataError(f"the data in {data.source} has no {what} images; a run needs at least one")
 
 
 def to_float(images: np.ndarray) -> np.ndarray:

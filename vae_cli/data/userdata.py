@@ -8,14 +8,17 @@ memory for validation and figures.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vae_cli.config import DataConfig
-from vae_cli.data.types import Data, Split
-from vae_cli.errors import DataError
+from vae_cli.data.npzfile import read_arrays
+from vae_cli.data.types import Data, Split, check_image_shape
+from vae_cli.errors import DataError, cut
+from vae_cli.limits import MAX_CLASSES, MAX_FILE_PIXELS
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
@@ -38,6 +41,8 @@ def scan(folder: str | Path) -> tuple[list[str], np.ndarray, list[str]]:
     classes = [(name, files) for name, files in classes if files]
     if not classes:
         classes = [(folder.name, _images_in(folder))]
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"{folder} has {len(classes):,} class sub-folders, over the {MAX_CLASSES:,} a dataset may have")
     files = [f for _, found in classes for f in found]
     if not files:
         raise DataError(f"no images (.png, .jpg, .jpeg, .bmp, .gif) in {folder} or its sub-folders")
@@ -56,18 +61,27 @@ def image_shape(files: list[str], data_cfg: DataConfig) -> tuple[int, int, int]:
     sizes, colour = set(), False
     for path in files:
         try:
-            with Image.open(path) as image:
-                sizes.add((image.height, image.width))
-                colour = colour or image.mode not in GREY_MODES
-        except (OSError, ValueError) as exc:
+            with warnings.catch_warnings():  # Pillow only warns below twice its own limit
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:  # reads the header, decodes nothing
+                    size, mode = (image.height, image.width), image.mode
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            size, mode = None, None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise DataError(f"cannot read image {path}: {exc}; remove or replace the file") from None
+        if size is None or size[0] * size[1] > MAX_FILE_PIXELS:  # decoded every epoch: a decompression bomb
+            raise DataError(f"image {path} is over {MAX_FILE_PIXELS:,} pixels, too large to decode; downscale it")
+        sizes.add(size)
+        colour = colour or mode not in GREY_MODES
     channels = {"grey": 1, "rgb": 3}.get(data_cfg.color, 3 if colour else 1)
     if data_cfg.image_size is not None:
         return (*data_cfg.image_size, channels)
     if len(sizes) > 1:
         shown = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3])
         raise DataError(f"the images differ in size ({shown} ...); set data.image_size: [height, width]")
-    return (*next(iter(sizes)), channels)
+    shape = (*next(iter(sizes)), channels)
+    check_image_shape(shape, f"the images in {Path(files[0]).parent}", "set data.image_size: [height, width]")
+    return shape
 
 
 def load_folder(data_cfg: DataConfig, seed: int) -> Data:
@@ -114,17 +128,9 @@ def decode_files(files: list[str], shape: tuple[int, int, int]) -> np.ndarray:
 # ------------------------------------------------------------------------ npz
 def load_npz(data_cfg: DataConfig, seed: int) -> Data:
     path = Path(data_cfg.path).expanduser()
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise DataError(
-            f"data.path {path} does not exist; point it at an .npz file with x_train (and x_test)"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as .npz: {exc}") from None
+    arrays, found = read_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
     if "x_train" not in arrays:
-        raise DataError(f"{path} has no x_train array (it has: {', '.join(sorted(arrays)) or 'nothing'})")
+        raise DataError(f"{path} has no x_train array (it has: {cut(', '.join(found)) or 'nothing'})")
     x_train = _images(arrays["x_train"], path, "x_train")
     y_train = _labels(arrays.get("y_train"), len(x_train), path, "y_train")
     if "x_test" in arrays:
@@ -144,7 +150,8 @@ def _images(x, path, key):
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
-        raise DataError(f"{path}: {key} must be (N, H, W) or (N, H, W, 1 or 3) images, got shape {x.shape}")
+        raise DataError(f"{path}: {key} must be (N, H, W) or (N, H, W, 1 or 3) images, got shape {cut(str(x.shape))}")
+    check_image_shape(x.shape[1:], f"{path}: the {key} images", "resize the arrays")
     if x.dtype == np.uint8:
         return x
     if not np.issubdtype(x.dtype, np.floating):
@@ -160,4 +167,6 @@ def _labels(y, count, path, key):
     y = np.asarray(y).reshape(-1)
     if len(y) != count or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
         raise DataError(f"{path}: {key} must hold {count} non-negative integer labels")
+    if y.size and y.max() >= MAX_CLASSES:
+        raise DataError(f"{path}: {key} holds label {y.max()}; labels are class indices below {MAX_CLASSES:,}")
     return y.astype(np.int64)

@@ -17,6 +17,7 @@ from vae_cli.errors import RequestError
 from vae_cli.figures import latents, plots
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
+from vae_cli.limits import MAX_FIGURE_PIXELS
 from vae_cli.runs.view import RunView
 
 GIF_SCALE = 4  # 28-pixel frames are too small to watch
@@ -33,6 +34,19 @@ def _path(view: RunView, out: Path | None, name: str) -> Path:
 
 def _suffix(*parts: object) -> str:
     return "".join(f"-{p}" for p in parts if p)
+
+
+def _check_size(view: RunView, parameter: str, value: int, images: int) -> None:
+    """Refuses a figure whose decoded pixels would pass ``MAX_FIGURE_PIXELS``, before anything is decoded."""
+    h, w, c = view.decoder.output.shape[1:]
+    values = images * h * w * c
+    if values > MAX_FIGURE_PIXELS:
+        raise RequestError(
+            parameter,
+            value,
+            f": {images:,} images of {h}x{w}x{c} are {values:,} pixel values, over the {MAX_FIGURE_PIXELS:,} "
+            f"one figure may hold; ask for fewer (at most {MAX_FIGURE_PIXELS // (h * w * c):,} images fit)",
+        )
 
 
 def _check_dims(dims: tuple[int, int] | str | None, latent_dim: int) -> None:
@@ -58,6 +72,7 @@ def sample_grid(
 ) -> list[Path]:
     """The decoded latent grid over two dimensions (``dims``: a pair, ``"active"``, or None for 0 and 1)."""
     _check_dims(dims, view.cfg.model.latent_dim)
+    _check_size(view, "grid", n, n * n)
     active = dims == ACTIVE  # the first two dimensions may be ones the model does not use
     dims = (0, 1) if active or dims is None else dims
     z_means = None
@@ -82,6 +97,7 @@ def sample_grid(
 
 def sample_random(view: RunView, n: int, seed: int = defaults.SEED, out: Path | None = None) -> list[Path]:
     """``n`` images decoded from z ~ N(0, I)."""
+    _check_size(view, "random", n, n)
     images = latents.random_samples(view.decoder, n, seed)
     path = _path(view, out, f"random-{n}-seed{seed}.png")
     cols = int(np.ceil(np.sqrt(n)))
@@ -125,6 +141,7 @@ def reconstruct(
     view: RunView, n: int = defaults.RECONSTRUCT_COUNT, seed: int = defaults.SEED, out: Path | None = None
 ) -> list[Path]:
     """Test images covering every class above their reconstructions from z_mean."""
+    _check_size(view, "n", n, 2 * n)
     test = view.split("test")
     picked = latents.pick_covering_classes(test.labels, n, seed)
     originals = test.images[picked]
@@ -151,6 +168,7 @@ def interpolate(
     out: Path | None = None,
 ) -> list[Path]:
     """The straight line between two test images' latent means, decoded: a PNG strip and a GIF."""
+    _check_size(view, "steps", steps, steps + 2 + 2 * steps * GIF_SCALE**2)  # the strip, then the GIF's frames
     test = view.split("test")
     start, end = _pair(test.labels, start, end, seed)
     originals = test.images[[start, end]]
@@ -202,6 +220,7 @@ def traverse(
     latent_dim = view.cfg.model.latent_dim
     if dim is not None and not 0 <= dim < latent_dim:
         raise RequestError("dim", dim, f": this run's latent dimensions are 0 to {latent_dim - 1}")
+    _check_size(view, "steps", steps, steps * (1 if dim is not None else min(latent_dim, max_dims)))
     test = view.split("test")
     _check_index("index", index, len(test.labels))
     if index is None:

@@ -3,6 +3,7 @@ the latent grid, the latent scatter and the progress GIF."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from vae_cli.defaults import GRID
 from vae_cli.figures import latents, plots
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
+from vae_cli.limits import MAX_FIGURE_PIXELS
 
 SAMPLES = "samples"  # the run folder's sub-folder of per-epoch sample images
 LOSS, GRID_PNG, LATENT, PROGRESS = "loss.png", "grid.png", "latent.png", "progress.gif"
@@ -42,7 +44,9 @@ def save_final_figures(
     """Loss curves, latent grid, latent scatter and progress GIF of a finished run."""
     prefix = title_prefix(dataset_title, latent_dim, len(history["epoch"]))
     plots.save_loss_curves(run_dir / LOSS, history, prefix, beta)
-    draw_manifold(decoder, GRID, f"{prefix}: decoded latent grid", run_dir / GRID_PNG)
+    # Large images get a smaller grid, so that the figure stays within what `vae sample` would draw.
+    grid = min(GRID, max(1, math.isqrt(MAX_FIGURE_PIXELS // math.prod(decoder.output.shape[1:]))))
+    draw_manifold(decoder, grid, f"{prefix}: decoded latent grid", run_dir / GRID_PNG)
     draw_latent(encoder, test_images, test_labels, class_names, f"{prefix}: test-set latent means", run_dir / LATENT)
     progress_gif(run_dir)
 

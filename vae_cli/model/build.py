@@ -17,6 +17,7 @@ from keras import layers
 
 from vae_cli.config import ModelConfig
 from vae_cli.model.layers import Sampling, VAELoss
+from vae_cli.model.size import ConvSizes, conv_sizes, halvings  # noqa: F401  (halvings: imported from here too)
 from vae_cli.names import DECODER, ENCODER, VAE_LOSS, X_LOGITS, Z_LOG_VAR, Z_MEAN, Z
 
 
@@ -36,30 +37,6 @@ def build_models(
     decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes)
     vae = assemble_vae(encoder, decoder_logits, beta, seed, model_cfg.likelihood, model_cfg.gaussian_sigma)
     return Models(encoder, probabilities(decoder_logits), vae)
-
-
-@dataclass
-class ConvSizes:
-    encoder_filters: list[int]
-    decoder_filters: list[int]
-    decoder_channels: int
-
-
-def halvings(image_shape: tuple[int, ...]) -> int:
-    """Stride-2 blocks that bring the smaller side to about 7 pixels: 28 -> 2, 32 -> 2, 64 -> 3, 128 -> 4."""
-    return max(1, round(math.log2(min(image_shape[:2]) / 7)))
-
-
-def conv_sizes(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> ConvSizes:
-    """The configured layer sizes, with each ``null`` derived from the image size.
-
-    For 28x28 images the derived sizes are the classic ones: encoder [32, 64],
-    decoder [32], decoder_channels 64.
-    """
-    n = halvings(image_shape)
-    encoder = cfg.encoder_filters or [min(32 * 2**i, 256) for i in range(n)]
-    decoder = cfg.decoder_filters or [min(32 * 2**i, 256) for i in reversed(range(max(1, len(encoder) - 1)))]
-    return ConvSizes(encoder, decoder, cfg.decoder_channels or encoder[-1])
 
 
 def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None) -> keras.Model:

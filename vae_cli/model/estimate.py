@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from vae_cli.limits import EVALUATE_CHUNK_VALUES
 from vae_cli.model import likelihood
 
 ACTIVE_THRESHOLD = 0.01
@@ -91,6 +92,8 @@ def evaluate(
     rng = np.random.default_rng(seed)
     recon_sum, kl_sum, nll_sum = 0.0, np.zeros(latent_dim), 0.0
     means = []
+    # One decoder call decodes at most EVALUATE_CHUNK_VALUES pixel values, whatever k and the image size.
+    batch_points = max(1, min(batch_points, EVALUATE_CHUNK_VALUES // max(1, int(np.prod(images.shape[1:])))))
     batch = max(1, min(n, batch_points // max(1, min(max(k, samples), batch_points))))
     per_call = max(1, batch_points // batch)  # samples per decoder call for one image batch
     for start in range(0, n, batch):

@@ -14,7 +14,7 @@ from vae_cli import config as config_mod
 from vae_cli.config import Config, DataConfig, OutputConfig
 from vae_cli.data.mnist import local_folder
 from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.errors import ConfigError, Fix, RunError
+from vae_cli.errors import ConfigError, Fix, RunError, shown
 
 MANIFEST = "run.json"
 CONFIG = "config.yaml"
@@ -36,7 +36,9 @@ def create_run_dir(output_cfg: OutputConfig, default_name: str) -> Path:
     """Makes ``<output.dir>/<name>-<timestamp>`` (never an existing folder)."""
     name = output_cfg.name or default_name
     if not _NAME.match(name) or ".." in name:
-        raise RunError(f"output.name {name!r} is not a plain folder name; use letters, digits, '.', '_' and '-' only")
+        raise RunError(
+            f"output.name {shown(name)} is not a plain folder name; use letters, digits, '.', '_' and '-' only"
+        )
     parent = Path(output_cfg.dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,9 @@ import numpy as np
 from vae_cli import __version__, backend
 from vae_cli.config import Config, dump_yaml
 from vae_cli.data.load import load_data
-from vae_cli.data.types import Data, prepare
+from vae_cli.data.types import Data, check_splits, prepare
 from vae_cli.errors import Fix, Interrupted, RunError, VaeError
+from vae_cli.model.size import check_buildable
 from vae_cli.names import USER_DATASETS
 from vae_cli.runs import folder
 from vae_cli.runs.atomic import write_json, write_text
@@ -45,6 +46,8 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResul
     distribution.prepare_devices(cfg.train)
     # Everything that can fail on bad input happens before the run folder exists.
     data = load_data(cfg.data, seed=cfg.train.seed)
+    check_splits(data)
+    check_buildable(cfg.model, data.image_shape)
     manifest = new_manifest(cfg, data, argv)
     run_dir = folder.create_run_dir(
         cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name

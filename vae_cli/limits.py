@@ -1,0 +1,44 @@
+"""The caps that keep the work for every input bounded, each checked before the work or memory it bounds.
+
+Each cap is defined once here; the README's "Limits" table lists them with the way
+around each one. Anything a file declares (a header's shape, a zip member's size) is
+checked against them, and against the file itself, before anything is allocated.
+"""
+
+# ------------------------------------------------------------------ configs
+CONFIG_MAX_BYTES = 1_000_000  # a config file, a --set value or a run's config.yaml; the shipped ones are ~2 KB
+CONFIG_MAX_DEPTH = 32  # nesting levels of YAML; a config needs 3 (section, key, list)
+CONFIG_MAX_NODES = 10_000  # YAML values once every alias is expanded: stops "billion laughs"
+SHOWN_CHARS = 60  # user input quoted in an error message is cut to this many characters
+MAX_TEXT = 4096  # characters of a config string (a path, a name)
+MAX_LIST = 64  # entries of a config list (layers, devices, image size)
+
+# ------------------------------------------------------------------ models
+MAX_LATENT_DIM = 4096
+MAX_LAYER_SIZE = 65_536  # units of a Dense layer, filters of a convolution
+MAX_KERNEL_SIZE = 63
+MAX_PARAMETERS = 200_000_000  # weights of encoder + decoder, counted before anything is built (800 MB)
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 65_536
+MAX_SEED = 2**32 - 1  # what NumPy and TensorFlow seeds take
+
+# ------------------------------------------------------------------ data
+MAX_IMAGE_PIXELS = 512 * 512  # height x width the model sees; data.image_size resizes larger images
+MAX_FILE_PIXELS = 40_000_000  # an image file's own height x width, read from its header: decompression bombs
+MAX_CLASSES = 10_000  # labels are class indices 0 .. MAX_CLASSES - 1; sub-folders of an image folder
+MAX_NPZ_BYTES = 4 * 2**30  # uncompressed arrays of an .npz; larger datasets stream from an image folder
+MAX_IDX_BYTES = 2**30  # uncompressed size of one IDX file (full MNIST: 47 MB)
+
+# ------------------------------------------------------------------ figures
+MAX_GRID = 100  # sample --grid: cells per side
+MAX_RANDOM = 10_000  # sample --random
+MAX_RECONSTRUCT = 100  # reconstruct -n
+MAX_INTERPOLATE_STEPS = 100
+MAX_TRAVERSE_STEPS = 50  # per row, up to 10 rows
+MAX_FIGURE_PIXELS = 64 * 2**20  # decoded pixel values (images x height x width x channels) in one figure
+MAX_LATENT_VALUE = 1000.0  # |z| of --range linear:MIN:MAX and traverse --span; the prior is N(0, 1)
+
+# ------------------------------------------------------------------ evaluation
+MAX_K = 100_000  # evaluate --k; Burda et al. use 5,000
+MAX_SAMPLES = 10_000  # evaluate --samples
+EVALUATE_CHUNK_VALUES = 8192 * 28 * 28  # pixel values decoded per call, whatever k and the image size
