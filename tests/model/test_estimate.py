@@ -47,10 +47,17 @@ def exact_nll(decoder_logits, images):
 
 def test_iwae_matches_the_exact_likelihood_of_a_1d_latent_model():
     encoder, decoder_logits, images = tiny_vae(latent_dim=1)
+    # The untrained encoder's posterior is narrower than the true one, so its importance weights
+    # are heavy-tailed and k = 5000 estimates still spread by +-0.06 nats between seeds. A wider
+    # proposal (std 1.6) keeps the weights bounded: the estimate must then converge for every seed.
+    z_log_var = encoder.layers[-1]
+    kernel, bias = z_log_var.get_weights()
+    z_log_var.set_weights([kernel, np.full_like(bias, 1.0)])
     exact = exact_nll(decoder_logits, images)
-    m = evaluate(encoder, decoder_logits, images, k=5000, samples=50, seed=1)
-    assert m.nll == pytest.approx(exact, abs=0.02)
-    assert m.negative_elbo > exact + 0.01  # the ELBO is a strictly looser bound here
+    for seed in (0, 1, 2):
+        m = evaluate(encoder, decoder_logits, images, k=5000, samples=50, seed=seed)
+        assert m.nll == pytest.approx(exact, abs=0.02), seed
+        assert m.negative_elbo > exact + 0.01  # the ELBO is a strictly looser bound here
 
 
 def test_iwae_tightens_with_k_and_equals_the_elbo_at_k1_in_expectation():
@@ -149,6 +156,7 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
         "active_units",
         "kl_per_dim",
         "versions",
+        "precision",
     ):
         assert key in entry, key
     assert entry["images"] == 16 and entry["k"] == 20 and len(entry["kl_per_dim"]) == 3
