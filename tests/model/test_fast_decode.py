@@ -53,9 +53,11 @@ def test_only_plain_few_channel_convolutions_take_the_depthwise_form():
 
 def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_draws():
     encoder, decoder_logits = tiny_conv()
-    images = np.random.default_rng(1).random((2 * GUARD_IMAGES, 28, 28, 1)).astype("float32")
+    images = np.random.default_rng(1).random((4 * GUARD_IMAGES + 4, 28, 28, 1)).astype("float32")
     reference = evaluate(encoder, decoder_logits, images, k=50, samples=4, seed=3)
     mixed = evaluate(encoder, decoder_logits, images, k=50, samples=4, seed=3, precision="mixed_bfloat16")
+    few = evaluate(encoder, decoder_logits, images[: 4 * GUARD_IMAGES - 1], k=5, samples=1, precision="mixed_bfloat16")
+    assert few.precision == "float32"  # too few images for the check to pay
     assert reference.precision == "float32" and mixed.precision == "mixed_bfloat16"
     assert mixed.nll == pytest.approx(reference.nll, abs=MIXED_TOLERANCE)
     assert mixed.negative_elbo == pytest.approx(reference.negative_elbo, abs=MIXED_TOLERANCE)
@@ -65,9 +67,10 @@ def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_
 
 def test_mixed_precision_falls_back_to_float32_when_it_would_move_the_estimate():
     encoder, decoder_logits = tiny_conv()
+    images = np.random.default_rng(1).random((4 * GUARD_IMAGES, 28, 28, 1)).astype("float32")
+    assert evaluate(encoder, decoder_logits, images, k=20, samples=2, precision="mixed_bfloat16").precision != "float32"
     dense = decoder_logits.get_layer("decoder_dense")
     dense.set_weights([w * 300 for w in dense.get_weights()])  # logits in the thousands: bfloat16 is off by nats
-    images = np.random.default_rng(1).random((GUARD_IMAGES + 4, 28, 28, 1)).astype("float32")
     reference = evaluate(encoder, decoder_logits, images, k=20, samples=2, seed=3)
     seen = []
     fallback = evaluate(

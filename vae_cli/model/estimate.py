@@ -111,7 +111,8 @@ def evaluate(
     ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian. ``precision``
     other than float32 decodes in that Keras policy where, on the first ``GUARD_IMAGES`` images
     decoded both ways from the same draws, every image's ELBO and NLL estimates stay within
-    ``MIXED_TOLERANCE`` nats of float32's; otherwise in float32 (``Metrics.precision`` says which).
+    ``MIXED_TOLERANCE`` nats of float32's; otherwise, and on fewer than 4 x ``GUARD_IMAGES``
+    images, in float32 (``Metrics.precision`` says which).
     Each image is encoded once; its ``max(k, samples)`` draws of z serve both estimates: the
     first ``samples`` the ELBO, the first k the NLL.
     """
@@ -124,10 +125,10 @@ def evaluate(
     kl_per_dim = np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_means, z_log_vars)), axis=0) / n
     fns = {"float32": _log_weights_fn(decoder_for_evaluation(decoder_logits), log_sigma)}
     guard = None
-    if precision != "float32":
+    if precision != "float32" and n >= 4 * GUARD_IMAGES:  # on fewer images the check would cost more than it saves
         fns[precision] = _log_weights_fn(decoder_for_evaluation(decoder_logits, precision), log_sigma)
         guard = {name: ([], []) for name in fns}  # per-image (recon, lse) of the guarded images
-    used = precision
+    used = precision if guard is not None else "float32"
     rng = np.random.default_rng(seed)
     draws = max(k, samples)
     batch = max(1, min(n, batch_points // min(draws, batch_points)))  # images per block
