@@ -27,8 +27,8 @@ What changed, and why:
    because the bench machine has no internet.
 5. ``save_h5``, ``load_h5``, ``show_result`` and ``show_fit`` are not called: they write
    ``.h5`` files into the working folder and open matplotlib windows, neither of which a
-   timed run can do; the bench times training. Comments are shortened; the commented-out
-   pooling layers are gone.
+   timed run can do; the bench times training (their ``matplotlib`` and ``scipy`` imports
+   went with them). Comments are shortened; the commented-out pooling layers are gone.
 6. The module-level statements moved into ``main()`` with three flags: ``--seed`` (one
    ``keras.utils.set_random_seed`` call before anything random: NumPy's shuffle, the
    weights, eps), ``--epochs`` (the literal 10 is the default) and ``--data-dir``.
