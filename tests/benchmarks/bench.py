@@ -133,7 +133,7 @@ def bench_runs(args):
     gain = statistics.median(r["nelbo"] for r in blog) - statistics.median(r["nelbo"] for r in shipped)
     print(
         f"\nSpeed-up: the blog script's training time over the whole `vae train` command (medians): {ratio:.2f}x; "
-        f"test -ELBO {gain:.2f} nats better (medians)."
+        f"the blog script's test -ELBO minus the shipped run's (medians): {gain:+.2f} nats (positive: shipped better)."
     )
     return shipped[-1]["run_dir"]
 
