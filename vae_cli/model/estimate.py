@@ -32,6 +32,7 @@ ACTIVE_THRESHOLD = 0.01
 BATCH_POINTS = 2048  # latent points per decoder call: larger calls spill the feature maps out of the caches
 MIXED_TOLERANCE = 0.05  # nats per image by which a mixed-precision estimate may differ from float32's
 GUARD_IMAGES = 16  # images decoded both ways before a mixed precision is trusted
+ENCODE_BATCH = 256  # images per encoder call: bounds the encoder's feature maps for large images
 
 
 @dataclass
@@ -77,7 +78,9 @@ def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | Non
     return log_weights
 
 
-def _block(log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[np.ndarray], samples: int, k: int):
+def _block(
+    log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[Any], samples: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per image of one block: (sum of log p(x|z) over the first ``samples`` draws, log-sum-exp of the first k weights).
 
     ``eps`` holds the block's draws in chunks of (s, B, D); each chunk is one decoder call.
@@ -120,7 +123,7 @@ def evaluate(
 
     started = time.perf_counter()
     n = len(images)
-    z_means, z_log_vars = _encode(encoder, images, batch_points)
+    z_means, z_log_vars = _encode(encoder, images, ENCODE_BATCH)
     latent_dim = z_means.shape[1]
     kl_per_dim = np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_means, z_log_vars)), axis=0) / n
     fns = {"float32": _log_weights_fn(decoder_for_evaluation(decoder_logits), log_sigma)}
@@ -144,7 +147,7 @@ def evaluate(
             for name, fn in fns.items():
                 for kept, value in zip(guard[name], _block(fn, x, zm, zv, eps, samples, k), strict=True):
                     kept.append(value)
-            if stop >= min(n, GUARD_IMAGES) or stop == n:
+            if stop >= GUARD_IMAGES:  # n >= 4 x GUARD_IMAGES here
                 used = precision if _agrees(guard, precision, samples, k) else "float32"
                 recon, running = (np.concatenate(v) for v in guard[used])
                 guard = None
