@@ -47,10 +47,17 @@ def exact_nll(decoder_logits, images):
 
 def test_iwae_matches_the_exact_likelihood_of_a_1d_latent_model():
     encoder, decoder_logits, images = tiny_vae(latent_dim=1)
+    # The untrained encoder's posterior is narrower than the true one, so its importance weights
+    # are heavy-tailed and k = 5000 estimates still spread by +-0.06 nats between seeds. A wider
+    # proposal (std 1.6) keeps the weights bounded: the estimate must then converge for every seed.
+    z_log_var = encoder.layers[-1]
+    kernel, bias = z_log_var.get_weights()
+    z_log_var.set_weights([kernel, np.full_like(bias, 1.0)])
     exact = exact_nll(decoder_logits, images)
-    m = evaluate(encoder, decoder_logits, images, k=5000, samples=50, seed=1)
-    assert m.nll == pytest.approx(exact, abs=0.02)
-    assert m.negative_elbo > exact + 0.01  # the ELBO is a strictly looser bound here
+    for seed in (0, 1, 2):
+        m = evaluate(encoder, decoder_logits, images, k=5000, samples=50, seed=seed)
+        assert m.nll == pytest.approx(exact, abs=0.02), seed
+        assert m.negative_elbo > exact + 0.01  # the ELBO is a strictly looser bound here
 
 
 def test_iwae_tightens_with_k_and_equals_the_elbo_at_k1_in_expectation():
@@ -149,6 +156,7 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
         "active_units",
         "kl_per_dim",
         "versions",
+        "precision",
     ):
         assert key in entry, key
     assert entry["images"] == 16 and entry["k"] == 20 and len(entry["kl_per_dim"]) == 3
@@ -190,16 +198,23 @@ def test_each_decoder_call_is_bounded_whatever_k(monkeypatch):
 
     encoder, decoder_logits, images = tiny_vae(latent_dim=2, pixels=8, seed=4)
     calls = []
+    real = estimate.decoder_for_evaluation
 
-    def decoder(z, training=False):
-        calls.append(int(z.shape[0]))
-        return decoder_logits(z, training=training)
+    def spying(model, *args, **kwargs):
+        inner = real(model, *args, **kwargs)
 
+        def decoder(z, training=False):
+            calls.append(int(z.shape[0]))
+            return inner(z)
+
+        return decoder
+
+    monkeypatch.setattr(estimate, "decoder_for_evaluation", spying)
     monkeypatch.setattr(estimate, "EVALUATE_CHUNK_VALUES", 200)  # 25 images of 8 pixels per call
     tf.config.run_functions_eagerly(True)  # so the spy sees every call, not one trace
     try:
-        m = evaluate(encoder, decoder, images, k=300, samples=3, seed=1)
+        m = evaluate(encoder, decoder_logits, images, k=300, samples=3, seed=1)
     finally:
         tf.config.run_functions_eagerly(False)
     assert max(calls) * 8 <= 200 and np.isfinite(m.nll)
-    assert sum(calls) == len(images) * (300 + 3)
+    assert sum(calls) == len(images) * 300  # the ELBO's 3 draws are the first of the 300

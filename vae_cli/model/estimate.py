@@ -4,9 +4,14 @@
   whatever the training beta, split into reconstruction and KL (analytic);
 - NLL by importance weighting (the IWAE bound of Burda et al. 2016) with k
   samples per image, log-sum-exp accumulated in float64, streamed over chunks
-  of samples so memory stays bounded for k = 5000;
+  of samples so memory stays bounded for k = 5000; the ELBO's draws are the
+  first of the k, so an image costs max(k, samples) decoded samples, and its
+  encoder pass is made once;
 - KL per latent dimension and active units (variance over the data of the
   posterior mean above 0.01, Burda et al.'s criterion).
+
+Decoding, nearly all of the cost, runs through ``fast_decode``: in the
+training precision where it agrees with float32 to ``MIXED_TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -22,8 +27,13 @@ import numpy as np
 
 from vae_cli.limits import EVALUATE_CHUNK_VALUES
 from vae_cli.model import likelihood
+from vae_cli.model.fast_decode import decoder_for_evaluation
 
 ACTIVE_THRESHOLD = 0.01
+BATCH_POINTS = 2048  # latent points per decoder call: larger calls spill the feature maps out of the caches
+MIXED_TOLERANCE = 0.05  # nats per image by which a mixed-precision estimate may differ from float32's
+GUARD_IMAGES = 16  # images decoded both ways before a mixed precision is trusted
+ENCODE_BATCH = 256  # images per encoder call: bounds the encoder's feature maps for large images
 
 
 @dataclass
@@ -38,9 +48,10 @@ class Metrics:
     kl_per_dim: list[float]
     active_units: int
     seconds: float
+    precision: str = "float32"  # the Keras policy the decoder ran in
 
 
-def _log_weights_fn(decoder_logits_model: keras.Model, log_sigma: np.ndarray | None = None) -> Callable:
+def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | None = None) -> Callable:
     """A graph function: (x, z_mean, z_log_var, eps) -> (log p(x|z), log p(z) - log q(z|x)) per sample.
 
     Bernoulli on the logits, or, with ``log_sigma`` (per channel), Gaussian around sigmoid(logits).
@@ -55,18 +66,36 @@ def _log_weights_fn(decoder_logits_model: keras.Model, log_sigma: np.ndarray | N
         # x: (B, H, W, C); z_mean, z_log_var: (B, D); eps: (S, B, D) -> (S, B)
         s, b, d = tf.shape(eps)[0], tf.shape(eps)[1], tf.shape(eps)[2]
         z = z_mean[None] + tf.exp(0.5 * z_log_var)[None] * eps
-        logits = decoder_logits_model(tf.reshape(z, (s * b, d)), training=False)
+        logits = logits_fn(tf.reshape(z, (s * b, d)))
         logits = tf.reshape(logits, tf.concat([[s, b], tf.shape(x)[1:]], axis=0))
-        x_ = tf.broadcast_to(x[None], tf.shape(logits))
-        if log_sigma is None:
-            nll = likelihood.bernoulli_nll(x_, logits, batch_dims=2)
+        if log_sigma is None:  # x[None] broadcasts over the samples without being copied
+            nll = likelihood.bernoulli_nll(x[None], logits, batch_dims=2)
         else:
-            nll = likelihood.gaussian_nll(x_, tf.sigmoid(logits), log_sigma, batch_dims=2)
+            nll = likelihood.gaussian_nll(x[None], tf.sigmoid(logits), log_sigma, batch_dims=2)
         log_pz = likelihood.standard_normal_log_density(z)
         log_qz = likelihood.posterior_log_density(eps, z_log_var[None])
         return -nll, log_pz - log_qz
 
     return log_weights
+
+
+def _block(
+    log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[Any], samples: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per image of one block: (sum of log p(x|z) over the first ``samples`` draws, log-sum-exp of the first k weights).
+
+    ``eps`` holds the block's draws in chunks of (s, B, D); each chunk is one decoder call.
+    """
+    recon, running, done = np.zeros(len(z_mean)), np.full(len(z_mean), -np.inf), 0
+    for chunk in eps:
+        log_px, log_prior_ratio = (t.numpy().astype(np.float64) for t in log_weights(x, z_mean, z_log_var, chunk))
+        s = len(chunk)
+        recon += log_px[: max(0, min(s, samples - done))].sum(axis=0)
+        in_k = max(0, min(s, k - done))
+        if in_k:
+            running = np.logaddexp(running, _logsumexp(log_px[:in_k] + log_prior_ratio[:in_k], axis=0))
+        done += s
+    return recon, running
 
 
 def evaluate(
@@ -76,54 +105,63 @@ def evaluate(
     k: int = 5000,
     samples: int = 10,
     seed: int = 0,
-    batch_points: int = 8192,
+    batch_points: int = BATCH_POINTS,
     progress: Callable[[int, int], None] | None = None,
     log_sigma: np.ndarray | None = None,
+    precision: str = "float32",
 ) -> Metrics:
     """Measures the model on float32 ``images`` (N, H, W, C); ``progress(done, total)`` is called as it goes.
 
-    ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian.
+    ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian. ``precision``
+    other than float32 decodes in that Keras policy where, on the first ``GUARD_IMAGES`` images
+    decoded both ways from the same draws, every image's ELBO and NLL estimates stay within
+    ``MIXED_TOLERANCE`` nats of float32's; otherwise, and on fewer than 4 x ``GUARD_IMAGES``
+    images, in float32 (``Metrics.precision`` says which).
+    Each image is encoded once; its ``max(k, samples)`` draws of z serve both estimates: the
+    first ``samples`` the ELBO, the first k the NLL.
     """
     import tensorflow as tf
 
     started = time.perf_counter()
-    n, latent_dim = len(images), encoder.output[0].shape[-1]
-    log_weights = _log_weights_fn(decoder_logits, log_sigma)
+    n = len(images)
+    z_means, z_log_vars = _encode(encoder, images, ENCODE_BATCH)
+    latent_dim = z_means.shape[1]
+    kl_per_dim = np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_means, z_log_vars)), axis=0) / n
+    fns = {"float32": _log_weights_fn(decoder_for_evaluation(decoder_logits), log_sigma)}
+    guard = None
+    if precision != "float32" and n >= 4 * GUARD_IMAGES:  # on fewer images the check would cost more than it saves
+        fns[precision] = _log_weights_fn(decoder_for_evaluation(decoder_logits, precision), log_sigma)
+        guard = {name: ([], []) for name in fns}  # per-image (recon, lse) of the guarded images
+    used = precision if guard is not None else "float32"
     rng = np.random.default_rng(seed)
-    recon_sum, kl_sum, nll_sum = 0.0, np.zeros(latent_dim), 0.0
-    means = []
+    draws = max(k, samples)
     # One decoder call decodes at most EVALUATE_CHUNK_VALUES pixel values, whatever k and the image size.
     batch_points = max(1, min(batch_points, EVALUATE_CHUNK_VALUES // max(1, int(np.prod(images.shape[1:])))))
-    batch = max(1, min(n, batch_points // max(1, min(max(k, samples), batch_points))))
-    per_call = max(1, batch_points // batch)  # samples per decoder call for one image batch
+    batch = max(1, min(n, batch_points // min(draws, batch_points)))  # images per block
+    per_call = max(1, batch_points // batch)  # draws per decoder call
+    recon_sum, nll_sum = 0.0, 0.0
     for start in range(0, n, batch):
-        x = tf.constant(images[start : start + batch])
-        z_mean, z_log_var = (t.numpy().astype(np.float64) for t in encoder(x, training=False))
-        means.append(z_mean)
-        kl_sum += np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_mean, z_log_var)), axis=0)
-        zm, zv = tf.constant(z_mean, tf.float32), tf.constant(z_log_var, tf.float32)
-        b = len(z_mean)
-        done = 0
-        while done < samples:  # the ELBO's reconstruction term
-            s = min(per_call, samples - done)
-            log_px, _ = log_weights(x, zm, zv, tf.constant(rng.standard_normal((s, b, latent_dim)), tf.float32))
-            recon_sum -= float(np.sum(log_px.numpy(), dtype=np.float64))
-            done += s
-        if k:
-            running = np.full(b, -np.inf)  # log-sum-exp over the k samples, per image
-            done = 0
-            while done < k:
-                s = min(per_call, k - done)
-                eps = tf.constant(rng.standard_normal((s, b, latent_dim)), tf.float32)
-                log_px, log_prior_ratio = log_weights(x, zm, zv, eps)
-                w = log_px.numpy().astype(np.float64) + log_prior_ratio.numpy().astype(np.float64)
-                running = np.logaddexp(running, _logsumexp(w, axis=0))
-                done += s
-            nll_sum -= float(np.sum(running - math.log(k)))
+        stop = min(start + batch, n)
+        x = tf.constant(images[start:stop])
+        zm, zv = tf.constant(z_means[start:stop], tf.float32), tf.constant(z_log_vars[start:stop], tf.float32)
+        sizes = [min(per_call, draws - d) for d in range(0, draws, per_call)]
+        eps = [tf.constant(rng.standard_normal((s, stop - start, latent_dim)), tf.float32) for s in sizes]
+        if guard is not None:  # the same draws both ways; the verdict after GUARD_IMAGES images
+            for name, fn in fns.items():
+                for kept, value in zip(guard[name], _block(fn, x, zm, zv, eps, samples, k), strict=True):
+                    kept.append(value)
+            if stop >= GUARD_IMAGES:  # n >= 4 x GUARD_IMAGES here
+                used = precision if _agrees(guard, precision, samples, k) else "float32"
+                recon, running = (np.concatenate(v) for v in guard[used])
+                guard = None
+            else:
+                recon, running = np.zeros(0), np.zeros(0)  # counted once the verdict is in
+        else:
+            recon, running = _block(fns[used], x, zm, zv, eps, samples, k)
+        recon_sum -= float(np.sum(recon))
+        nll_sum -= float(np.sum(running - math.log(k))) if k else 0.0
         if progress:
-            progress(min(start + batch, n), n)
-    z_means = np.concatenate(means)
-    kl_per_dim = kl_sum / n
+            progress(stop, n)
     recon = recon_sum / (n * samples)
     return Metrics(
         images=n,
@@ -136,7 +174,23 @@ def evaluate(
         kl_per_dim=[float(v) for v in kl_per_dim],
         active_units=int(np.sum(z_means.var(axis=0) > ACTIVE_THRESHOLD)),
         seconds=time.perf_counter() - started,
+        precision=used,
     )
+
+
+def _encode(encoder: keras.Model, images: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every image's posterior parameters, float64, from one encoder pass over the data."""
+    parts = [encoder(images[i : i + batch], training=False) for i in range(0, len(images), batch)]
+    return tuple(np.concatenate([np.asarray(p[j], dtype=np.float64) for p in parts]) for j in (0, 1))
+
+
+def _agrees(guard: dict, precision: str, samples: int, k: int) -> bool:
+    """True when every guarded image's ELBO term and NLL in ``precision`` are within MIXED_TOLERANCE of float32's."""
+    (ref_recon, ref_lse), (recon, lse) = ((np.concatenate(v) for v in guard[name]) for name in ("float32", precision))
+    close = np.abs(recon - ref_recon) / samples <= MIXED_TOLERANCE
+    if k:
+        close &= np.abs(lse - ref_lse) <= MIXED_TOLERANCE
+    return bool(np.all(close))
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> Any:

@@ -31,6 +31,12 @@ class Evaluation:
     path: Path  # the metrics.json it was recorded in
 
 
+def decode_precision(manifest: dict) -> str:
+    """The run's training precision where this machine would train in it too (bfloat16 elsewhere is emulated), else float32."""
+    trained = manifest.get("precision", "float32")
+    return trained if trained == "float32" or backend.resolve_precision("auto") == trained else "float32"
+
+
 def evaluate_run(
     view: RunView,
     k: int = EVALUATE_K,
@@ -63,7 +69,15 @@ def evaluate_run(
         loss_layer = load_model(view.dir / folder.VAE).get_layer(VAE_LOSS)
         log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
     metrics = evaluate(
-        view.encoder, logits_of(view.decoder), images, k, samples, seed, progress=progress, log_sigma=log_sigma
+        view.encoder,
+        logits_of(view.decoder),
+        images,
+        k,
+        samples,
+        seed,
+        progress=progress,
+        log_sigma=log_sigma,
+        precision=decode_precision(view.manifest),
     )
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -80,6 +94,7 @@ def evaluate_run(
         "active_units": metrics.active_units,
         "kl_per_dim": metrics.kl_per_dim,
         "seconds": metrics.seconds,
+        "precision": metrics.precision,
         "seed": seed,
         "versions": backend.versions(),
     }
