@@ -17,6 +17,7 @@ from conftest import TINY_MODEL, write_dataset
 from vae_cli.cli.main import main
 from vae_cli.errors import RunError
 from vae_cli.runs import atomic, folder
+from vae_cli.runs.lock import RunLock
 from vae_cli.runs.modelfile import load_model
 from vae_cli.training import checkpoint
 
@@ -147,7 +148,8 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
         np.testing.assert_array_equal(weight, good[f"arr_{i}"])
     leftovers = [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     assert leftovers, "the killed save leaves its temporary file, never a torn decoder.h5"
-    folder.remove_stale_temporaries(tmp_path)
+    with RunLock(tmp_path) as lock:
+        assert lock.remove_stale_temporaries()
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 

@@ -35,8 +35,11 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    from vae_cli.runs.folder import resolve_run
     from vae_cli.runs.summary import summary
 
-    for line in summary(args.run, args.output_dir):
+    found = resolve_run(args.run, args.output_dir, trained=False)
+    report.print_notes(args.command, found.notes)
+    for line in summary(found.dir):
         print(line)
     return 0

@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 from vae_cli.config import dump_yaml
-from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.runs import folder
+from vae_cli.runs import folder, records
 
 KIB = 1024
 
@@ -51,12 +50,11 @@ def _best_row(run_dir, beta):
     return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
 
 
-def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> list[str]:
+def summary(run_dir: Path) -> list[str]:
     """The summary's lines: status, data, best epoch's losses, model sizes, files, config."""
-    run_dir = folder.resolve_run(run, output_dir) if run is None else folder.existing_folder(run)
-    manifest = folder.read_manifest(run_dir)
+    manifest = records.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
-    dataset = manifest.get("dataset", {})
+    dataset = manifest["dataset"]
     lines = [
         f"run        {run_dir}",
         f"status     {manifest.get('status', '?')}  (created {manifest.get('created', '?')})",
@@ -66,6 +64,8 @@ def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) 
         f"training   seed {manifest.get('seed', '?')}, precision {manifest.get('precision', '?')}, "
         f"config hash {manifest.get('config_hash', '?')}",
     ]
+    if manifest.get("reason"):  # why a failed run stopped
+        lines.insert(2, f"reason     {manifest['reason']}")
     best, epochs = _best_row(run_dir, cfg.train.beta)
     lines.append(f"epochs     {epochs} of {cfg.train.epochs} run")
     if best:
@@ -74,9 +74,9 @@ def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) 
             f"reconstruction {float(best['val_reconstruction_loss']):.2f} + KL {float(best['val_kl_loss']):.2f}"
             + ("" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}")
         )
-    test = manifest.get("test")
-    if test:
-        lines.append(f"final test -ELBO {test['negative_elbo']:.2f} nats per image (the saved models)")
+    if "negative_elbo" in manifest.get("test", {}):
+        lines.append(f"final test -ELBO {manifest['test']['negative_elbo']:.2f} nats per image (the saved models)")
+
     lines.append("models")
     for name in (folder.ENCODER, folder.DECODER, folder.VAE):
         count = parameter_count(run_dir / name)
