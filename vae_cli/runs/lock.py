@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -52,8 +53,9 @@ class RunLock:
                         f"{self.dir} is being written by another vae process (pid {holder}); wait for it to end "
                         "or stop it, then try again"
                     ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        mine = f"{os.getpid()}\n".encode()
+        os.pwrite(fd, mine, 0)  # over the last holder's pid, then cut: never an empty file to read
+        os.ftruncate(fd, len(mine))
         self._fd = fd
         return self
 
@@ -76,6 +78,24 @@ class RunLock:
         return removed
 
 
-def _read_pid(fd: int) -> str:
-    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    return text if text.isdigit() else "unknown"
+def _read_pid(fd: int, tries: int = 50) -> str:
+    """The holder's pid from the lock file. A holder that has just taken the lock may not have
+    written it yet (the file still names the last, ended holder): wait a moment for a live one."""
+    for _ in range(tries):
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").partition("\n")[0].strip()
+        if text.isdigit() and _alive(int(text)):
+            return text
+        time.sleep(0.02)
+    return "unknown"
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:  # 0 and negative numbers name process groups
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except PermissionError:  # it exists, under another user
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
