@@ -260,3 +260,19 @@ def test_a_named_damaged_run_folder_is_one_line(capsys, tmp_path, command, text)
     assert main([*command, *flag, str(run_dir)]) == 1
     err = capsys.readouterr().err
     assert "the run folder is damaged" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@PROPERTY
+@given(manifest=mutated(good_manifest()), dataset=st.sampled_from(["mnist", "image_folder"]))
+def test_a_run_view_reads_any_manifest_that_passed(manifest, dataset):
+    from vae_cli.runs.view import RunView
+
+    with tempfile.TemporaryDirectory() as d:
+        run_dir = make_run(Path(d) / "run", manifest)
+        (run_dir / "config.yaml").write_text(f"data:\n  dataset: {dataset}\n  path: {d}\n")
+        try:
+            view = RunView(run_dir)
+        except VaeError:
+            return
+        assert isinstance(view.class_names, (list, tuple)) and isinstance(view.dataset_title, str)
+        assert isinstance(view.epochs, int)

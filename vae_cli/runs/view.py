@@ -44,11 +44,13 @@ class RunView:
 
     @property
     def class_names(self) -> list[str]:
-        return self.manifest["dataset"].get("class_names") or DATASETS[self.cfg.data.dataset].class_names
+        known = DATASETS.get(self.cfg.data.dataset)  # the user's own images have only what run.json says
+        return self.manifest["dataset"].get("class_names") or (known.class_names if known else [])
 
     @property
     def dataset_title(self) -> str:
-        return self.manifest["dataset"].get("title") or DATASETS[self.cfg.data.dataset].title
+        known = DATASETS.get(self.cfg.data.dataset)
+        return self.manifest["dataset"].get("title") or (known.title if known else self.cfg.data.dataset)
 
     @property
     def epochs(self) -> int:
