@@ -219,8 +219,8 @@ def test_the_latest_run_search_skips_damaged_folders_and_prefers_complete_runs(c
     (bad_config / "config.yaml").write_text("model: [")
     make_run(outputs / "f-unfinished", good_manifest("running", "2026-01-05"), decoder=False)  # not a candidate
 
-    runs, notes = folder.list_runs(outputs)
-    assert runs[-2:] == [done, bad_config] and len(notes) == 2
+    runs, damaged = folder.list_runs(outputs)
+    assert runs[-2:] == [done, bad_config] and list(damaged) == [outputs / "c-list", outputs / "d-type"]
     found = folder.resolve_run(None, outputs)
     assert found.dir == done
     assert [n.split(":")[0] for n in found.notes] == [
@@ -249,7 +249,8 @@ def test_only_damaged_runs_is_one_error_line(capsys, tmp_path):
     make_run(outputs / "b", '"hello"')
     assert main(["sample", "--output-dir", str(outputs)]) == 1
     err = capsys.readouterr().err
-    assert "no trained run found" in err and "(2 damaged run folders skipped)" in err and err.count("\n") == 1
+    assert f"no trained run found under {outputs}/ (damaged, so skipped: {outputs / 'a'}, {outputs / 'b'})" in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("command", [["show"], ["sample"], ["evaluate"], ["train", "--resume"]])

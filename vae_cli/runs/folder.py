@@ -93,23 +93,23 @@ class Found:
     notes: tuple[str, ...] = ()
 
 
-def list_runs(output_dir: str | Path) -> tuple[list[Path], list[str]]:
+def list_runs(output_dir: str | Path) -> tuple[list[Path], dict[Path, str]]:
     """Run folders under ``output_dir`` that hold a trained decoder, least preferred first (complete
-    runs after the others, each group oldest first), and a note for each damaged folder skipped."""
+    runs after the others, each group oldest first), and the damaged ones skipped, with why."""
     parent = Path(output_dir)
     if not parent.is_dir():
-        return [], []
-    found, notes = [], []
+        return [], {}
+    found, damaged = [], {}
     for child in sorted(parent.iterdir()):
         if not ((child / MANIFEST).is_file() and (child / DECODER).is_file()):
             continue  # not a run, or one that never finished an epoch
         try:
             manifest = read_manifest(child)
         except RunError as exc:
-            notes.append(_skipped(child, exc))
+            damaged[child] = " ".join(str(exc).split())[:300]
             continue
         found.append((manifest["status"] == COMPLETE, manifest.get("created", ""), child.name, child))
-    return [child for *_, child in sorted(found)], notes
+    return [child for *_, child in sorted(found)], damaged
 
 
 def resolve_run(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR, trained: bool = True) -> Found:
@@ -122,23 +122,21 @@ def resolve_run(run: str | Path | None = None, output_dir: str | Path = OUTPUT_D
         if trained and not (run_dir / DECODER).is_file():
             raise RunError(f"{run_dir} has no {DECODER} yet (training did not finish an epoch); train it first")
         return Found(run_dir)
-    runs, notes = list_runs(output_dir)
+    runs, damaged = list_runs(output_dir)
     for run_dir in reversed(runs):
         try:
             read_config(run_dir)
         except RunError as exc:
-            notes.append(_skipped(run_dir, exc))
+            damaged[run_dir] = " ".join(str(exc).split())[:300]
             continue
+        notes = [f"skipped the damaged run folder {path}: {why}" for path, why in damaged.items()]
         status = read_manifest(run_dir)["status"]
         if status != COMPLETE:
             notes.append(f"no complete run under {output_dir}; using {run_dir}, whose status is {status!r}")
         return Found(run_dir, tuple(notes))
-    skipped = f" ({len(notes)} damaged run folder{'s' * (len(notes) > 1)} skipped)" if notes else ""
+    names = ", ".join(str(path) for path in list(damaged)[:3]) + (", ..." if len(damaged) > 3 else "")
+    skipped = f" (damaged, so skipped: {names})" if damaged else ""
     raise RunError(f"no trained run found under {output_dir}/{skipped}", Fix("train_first"))
-
-
-def _skipped(run_dir: Path, exc: RunError) -> str:
-    return f"skipped the damaged run folder {run_dir}: {' '.join(str(exc).split())[:300]}"
 
 
 def existing_folder(run: str | Path) -> Path:
