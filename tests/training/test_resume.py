@@ -195,6 +195,24 @@ def test_a_signal_outside_the_training_steps_marks_the_run_interrupted(
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
 
 
+def test_sigterm_in_the_first_epoch_says_to_start_again(data_dir, tmp_path, monkeypatch, capsys):
+    from vae_cli.training import fitting
+    from vae_cli.training.callbacks import StopTraining
+
+    def stopped_in_step_3(*args, **kwargs):
+        raise StopTraining("interrupted", 1, 3, signum=signal.SIGTERM)  # what StopSignals raises
+
+    monkeypatch.setattr(fitting, "fit", stopped_in_step_3)
+    assert main(train_args(data_dir, tmp_path / "out")) == 143
+    run_dir = only_run(tmp_path / "out")
+    err = capsys.readouterr().err
+    assert err == (
+        "vae train: stopped by SIGTERM in epoch 1 (its 2 finished steps are discarded); no epoch was completed; "
+        f"start it again with `vae train --config {run_dir / 'config.yaml'}`\n"
+    )
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+
+
 def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     path = tmp_path / "decoder.h5"
     script = textwrap.dedent(f"""

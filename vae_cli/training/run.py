@@ -261,7 +261,7 @@ class _Run:
             raise Interrupted(
                 f"{_stopped_by(stop.signum)} in epoch {stop.epoch} (its {stop.batch - 1} finished steps are "
                 f"discarded); {kept}",
-                Fix("resume", self.dir),
+                Fix("resume", self.dir) if done else Fix("start_again", self.dir / folder.CONFIG),
                 stop.signum,
             )
         self.publisher.mark("diverged", diverged_at={"epoch": stop.epoch, "batch": stop.batch})
