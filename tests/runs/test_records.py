@@ -11,7 +11,7 @@ from pathlib import Path
 
 import h5py
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vae_cli.cli.main import main
@@ -146,6 +146,10 @@ yaml_text = st.text(alphabet=" :-[]{}\n#&*!|>'\",?.0123456789abemltdrnaiouxyz_",
 
 @PROPERTY
 @given(text=yaml_text | st.text(max_size=100))
+@example(text="?")  # a null key
+@example(text="1: 2\na: 3")  # keys of mixed types
+@example(text='"a\\nb": 1')  # a key with a line break
+@example(text='data: {"x\\ny": 1}')
 def test_any_config_yaml_reads_or_is_refused(text):
     with tempfile.TemporaryDirectory() as d:
         Path(d, "config.yaml").write_text(text)
