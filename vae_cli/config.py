@@ -172,7 +172,7 @@ def from_dict(raw: dict) -> Config:
         if not isinstance(values, dict):
             raise ConfigError(f"{f.name}: must be a mapping of keys, got {_describe(values)}")
         sections[f.name] = _build_section(f.name, f.default_factory, values)
-    unknown = sorted(set(raw) - set(sections), key=str)
+    unknown = sorted(_key_text(k) for k in set(raw) - set(sections))  # YAML keys need not be strings
     if unknown:
         raise ConfigError(_unknown_message(unknown[0], list(sections)))
     cfg = Config(**sections)
@@ -198,7 +198,7 @@ def _build_section(section, cls, values):
     hints = typing.get_type_hints(cls)
     for key in values:
         if key not in known:
-            raise ConfigError(_unknown_message(f"{section}.{key}", [f"{section}.{k}" for k in known]))
+            raise ConfigError(_unknown_message(f"{section}.{_key_text(key)}", [f"{section}.{k}" for k in known]))
     checked = {}
     for key, value in values.items():
         checked[key] = _check(f"{section}.{key}", value, hints[key], known[key].metadata)
@@ -257,6 +257,11 @@ def _type_name(hint):
 
 def _describe(value):
     return f"{type(value).__name__} {shown(value)}" if value is not None else "null"
+
+
+def _key_text(key):
+    """A key as one line of an error: plain strings as they are, anything else (null, 1, a line break) as repr."""
+    return key if isinstance(key, str) and key.isprintable() else repr(key)
 
 
 def _unknown_message(key, known):

@@ -7,6 +7,7 @@ picks the exit code from the error's class.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,4 +70,14 @@ class RunError(VaeError):
 
 
 class Interrupted(VaeError):
-    """The user stopped a run (Ctrl-C); the run folder holds the last completed epoch."""
+    """A signal stopped a run (Ctrl-C's SIGINT, or SIGTERM from ``kill``, a container or a batch
+    system); ``signum`` is that signal. The run folder holds the last completed epoch."""
+
+    def __init__(self, message: str, fix: Fix | None = None, signum: int = signal.SIGINT) -> None:
+        super().__init__(message, fix)
+        self.signum = signum
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised from its handler wherever the process is, as Python raises KeyboardInterrupt
+    for SIGINT: a BaseException, so that no ``except Exception`` swallows it."""

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 
@@ -188,3 +189,16 @@ def test_broken_decoder_is_reported(capsys, trained, tmp_path):
     (broken / "decoder.h5").write_bytes(b"garbage")
     code, _, err = run(capsys, ["sample", "--run", str(broken)])
     assert code == 1 and "cannot load model" in err and "Traceback" not in err
+
+
+def test_sigterm_outside_training_is_one_line_and_exit_143():
+    script = (
+        "import time; from vae_cli.cli import main as m\n"
+        "def busy(args):\n    print('busy', flush=True); time.sleep(600)\n"
+        "m._HANDLERS['show'] = busy\nraise SystemExit(m.main(['show']))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "busy"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err == "vae show: stopped by SIGTERM\n"

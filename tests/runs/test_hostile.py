@@ -1,6 +1,9 @@
 """Broken and hostile input: one clear line, a non-zero exit, nothing overwritten."""
 
+import json
+import os
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -152,3 +155,35 @@ def test_a_failed_run_never_touches_an_earlier_one(capsys, trained_run, data_dir
         load_model(trained_run / "decoder.h5").get_weights()[0],
         load_model(trained_run / "vae.h5").get_layer("decoder").get_weights()[0],
     )
+
+
+def test_every_file_of_a_run_is_made_with_the_umask(trained_run):
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.relative_to(trained_run): p.stat().st_mode & 0o777 for p in trained_run.rglob("*") if p.is_file()}
+    assert Path("checkpoint.h5") in modes and Path("samples/epoch_001.png") in modes
+    assert set(modes.values()) == {0o666 & ~umask}, modes
+
+
+def test_a_linked_samples_folder_stops_a_resume_before_anything_is_written(capsys, trained_run, tmp_path):
+    run_dir = copy_run(trained_run, tmp_path)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(run_dir / "samples", elsewhere)
+    (run_dir / "samples").symlink_to(elsewhere)
+    before = sorted(elsewhere.iterdir())
+    err = one_line_error(capsys, ["train", "--resume", str(run_dir)])
+    assert "samples is a symbolic link" in err
+    assert sorted(elsewhere.iterdir()) == before
+
+
+def test_a_figure_replaces_a_link_in_its_place_and_never_writes_through_it(capsys, trained_run, tmp_path):
+    run_dir = copy_run(trained_run, tmp_path)
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"not yours")
+    (run_dir / "grid.png").unlink()
+    (run_dir / "grid.png").symlink_to(outside)
+    assert main(["sample", "--run", str(run_dir)]) == 0
+    assert outside.read_bytes() == b"not yours"
+    assert not (run_dir / "grid.png").is_symlink() and (run_dir / "grid.png").read_bytes()[:4] == b"\x89PNG"

@@ -15,8 +15,9 @@ import pytest
 from conftest import TINY_MODEL, write_dataset
 
 from vae_cli.cli.main import main
-from vae_cli.errors import RunError
+from vae_cli.errors import RunError, Terminated
 from vae_cli.runs import atomic, folder
+from vae_cli.runs.lock import RunLock
 from vae_cli.runs.modelfile import load_model
 from vae_cli.training import checkpoint
 
@@ -131,6 +132,102 @@ def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninter
     assert_each_epoch_logged_once(run_dir, 3)
 
 
+def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(long_data, tmp_path, uninterrupted):
+    out_dir = tmp_path / "out"
+    proc = start_child(train_args(long_data, out_dir))
+    run_dir = wait_for_epoch(out_dir, 1, proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)  # what docker stop, Slurm and systemd send
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.startswith("vae train: stopped by SIGTERM in epoch ") and "finished steps are discarded" in err
+    assert f"continue with: vae train --resume {run_dir}" in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+
+    resumes = [start_child(["train", "--resume", str(run_dir)]) for _ in range(2)]
+    errs = {child.pid: child.communicate(timeout=300)[1] for child in resumes}
+    (writer,) = [child for child in resumes if child.returncode == 0]
+    (refused,) = [child for child in resumes if child.returncode != 0]
+    assert refused.returncode == 1, errs
+    assert f"is being written by another vae process (pid {writer.pid})" in errs[refused.pid]
+    assert errs[refused.pid].count("\n") == 1 and "Traceback" not in errs[refused.pid]
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "complete"
+    assert_same_weights(run_dir, uninterrupted)
+
+
+def test_resume_of_a_run_still_training_is_refused_and_a_killed_writer_frees_it(data_dir, tmp_path):
+    out_dir = tmp_path / "out"
+    proc = start_child(train_args(data_dir, out_dir, epochs=1000))  # still training when the second one asks
+    try:
+        run_dir = wait_for_epoch(out_dir, 1, proc)
+        second = subprocess.run(
+            [sys.executable, "-m", "vae_cli", "train", "--resume", str(run_dir)], capture_output=True, text=True
+        )
+        assert proc.poll() is None, "the first run should still be training"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert second.returncode == 1
+    assert f"{run_dir} is being written by another vae process (pid {proc.pid})" in second.stderr
+    assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+    assert checkpoint_epoch(run_dir) >= 1  # the refused process wrote and removed nothing
+    with RunLock(run_dir):  # the OS freed the killed writer's lock
+        pass
+
+
+def test_an_unexpected_error_after_the_folder_exists_marks_the_run_failed(data_dir, tmp_path, monkeypatch):
+    from vae_cli.training import fitting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nmore")
+
+    monkeypatch.setattr(fitting, "fit", broken)
+    with pytest.raises(RuntimeError, match="boom"):  # raised on as before: it is a bug, not a user error
+        main(train_args(data_dir, tmp_path / "out"))
+    manifest = json.loads((only_run(tmp_path / "out") / "run.json").read_text())
+    assert manifest["status"] == "failed" and manifest["reason"] == "RuntimeError: boom more"
+
+
+@pytest.mark.parametrize(
+    "signal_exception, code, said",
+    [(KeyboardInterrupt, 130, "vae train: interrupted; "), (Terminated, 143, "vae train: stopped by SIGTERM; ")],
+)
+def test_a_signal_outside_the_training_steps_marks_the_run_interrupted(
+    data_dir, tmp_path, monkeypatch, capsys, signal_exception, code, said
+):
+    from vae_cli.training import setup
+
+    def stopped(*args, **kwargs):
+        raise signal_exception
+
+    monkeypatch.setattr(setup, "build_run_models", stopped)
+    assert main(train_args(data_dir, tmp_path / "out")) == code
+    run_dir = only_run(tmp_path / "out")
+    err = capsys.readouterr().err
+    assert err.startswith(said) and "no epoch was completed" in err and err.count("\n") == 1
+    assert f"start it again with `vae train --config {run_dir / 'config.yaml'}`" in err
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_sigterm_in_the_first_epoch_says_to_start_again(data_dir, tmp_path, monkeypatch, capsys):
+    from vae_cli.training import fitting
+    from vae_cli.training.callbacks import StopTraining
+
+    def stopped_in_step_3(*args, **kwargs):
+        raise StopTraining("interrupted", 1, 3, signum=signal.SIGTERM)  # what StopSignals raises
+
+    monkeypatch.setattr(fitting, "fit", stopped_in_step_3)
+    assert main(train_args(data_dir, tmp_path / "out")) == 143
+    run_dir = only_run(tmp_path / "out")
+    err = capsys.readouterr().err
+    assert err == (
+        "vae train: stopped by SIGTERM in epoch 1 (its 2 finished steps are discarded); no epoch was completed; "
+        f"start it again with `vae train --config {run_dir / 'config.yaml'}`\n"
+    )
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+
+
 def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     path = tmp_path / "decoder.h5"
     script = textwrap.dedent(f"""
@@ -162,7 +259,8 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
         np.testing.assert_array_equal(weight, good[f"arr_{i}"])
     leftovers = [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     assert leftovers, "the killed save leaves its temporary file, never a torn decoder.h5"
-    folder.remove_stale_temporaries(tmp_path)
+    with RunLock(tmp_path) as lock:
+        assert lock.remove_stale_temporaries()
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
@@ -193,7 +291,8 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
     assert checkpoint.load(run_dir / checkpoint.FILENAME).state["epoch"] == 1
     load_model(run_dir / folder.DECODER)
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "failed" and manifest["reason"].startswith(f"could not write into {run_dir}")
 
 
 def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tmp_path, monkeypatch, capsys):

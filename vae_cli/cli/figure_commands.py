@@ -7,13 +7,16 @@ from typing import Any
 
 from vae_cli import defaults
 from vae_cli.cli import options
-from vae_cli.cli.report import print_paths
+from vae_cli.cli.report import print_notes, print_paths
 
 
 def run_view(args: argparse.Namespace) -> Any:
+    """The run the command works on; the damaged folders passed over on the way are noted on stderr."""
     from vae_cli.runs.view import RunView
 
-    return RunView(args.run, args.output_dir, getattr(args, "data_dir", None))
+    view = RunView(args.run, args.output_dir, getattr(args, "data_dir", None))
+    print_notes(args.command, view.notes)
+    return view
 
 
 def sample(args: argparse.Namespace) -> int:

@@ -6,17 +6,21 @@ imports nothing heavy, so ``vae --help`` answers at once.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from vae_cli.cli import catalog_commands, export_commands, figure_commands, run_commands, training_commands
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
-from vae_cli.errors import ConfigError, Interrupted, VaeError
+from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError
 
 EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable model ...)
 EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+EXIT_TERMINATED = 143  # SIGTERM (kill, docker stop, Slurm, systemd), as shells report it
 
 _HANDLERS = {
     "train": training_commands.train,
@@ -35,14 +39,29 @@ _HANDLERS = {
 
 def exit_code(exc: VaeError) -> int:
     if isinstance(exc, Interrupted):
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED
     return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated  # unwinds like Ctrl-C's KeyboardInterrupt: temporary files removed, the run marked
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the run's manifest
+    # Handlers can only be set from the main thread; elsewhere SIGTERM keeps its default.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _run(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(args: Any) -> int:
     try:
         return _HANDLERS[args.command](args)
     except VaeError as exc:
@@ -60,3 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vae: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"vae {args.command}: stopped by SIGTERM", file=sys.stderr)
+        return EXIT_TERMINATED

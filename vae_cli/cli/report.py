@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,12 @@ def error_text(exc: VaeError) -> str:
     else:
         text = str(exc)
     return text + (fix_text(exc.fix) if exc.fix else "")
+
+
+def print_notes(command: str, notes: Iterable[str]) -> None:
+    """What the core passed over on the way (a damaged run folder), one line each on stderr."""
+    for note in notes:
+        print(f"vae {command}: note: {note}", file=sys.stderr)
 
 
 def print_paths(paths: Iterable[Path]) -> int:

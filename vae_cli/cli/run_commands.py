@@ -37,9 +37,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    from vae_cli.runs.folder import resolve_run
     from vae_cli.runs.summary import summary_lines, summary_record
 
-    record = summary_record(args.run, args.output_dir)
+    found = resolve_run(args.run, args.output_dir, trained=False)
+    report.print_notes(args.command, found.notes)
+    record = summary_record(found.dir)
     if args.json:
         return report.print_json(record)
     for line in summary_lines(record):

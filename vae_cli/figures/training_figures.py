@@ -13,13 +13,14 @@ from vae_cli.defaults import GRID
 from vae_cli.figures import latents, plots
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.limits import MAX_FIGURE_PIXELS
+from vae_cli.runs.folder import SAMPLES, writable_subfolder
 
-SAMPLES = "samples"  # the run folder's sub-folder of per-epoch sample images
 LOSS, GRID_PNG, LATENT, PROGRESS = "loss.png", "grid.png", "latent.png", "progress.gif"
 
 
 def epoch_samples_path(run_dir: Path, epoch: int) -> Path:
-    return run_dir / SAMPLES / f"epoch_{epoch:03d}.png"
+    """Where epoch ``epoch``'s samples go; a ``samples`` that is a link is refused, never followed."""
+    return writable_subfolder(run_dir, SAMPLES) / f"epoch_{epoch:03d}.png"
 
 
 def save_epoch_samples(decoder: Any, z: np.ndarray, path: Path, title: str) -> Path:

@@ -1,14 +1,18 @@
 """Atomic file writing: write to a temporary name in the same folder, flush, rename into place.
 
 A crash mid-save leaves the previous file or the new one, never a truncated mix.
-This module imports nothing of the package, so every writer can use it.
+The new file gets the permissions the process's umask gives (0644 under umask 022),
+as any other tool's files do. A symbolic link in the place of ``path`` is replaced
+by the new file, never written through. This module imports nothing of the package,
+so every writer can use it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +22,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     """Calls ``write(tmp_path)`` then renames ``tmp_path`` onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the suffix: Keras and matplotlib pick the format from it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
+    tmp = _new_temporary(path)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:
@@ -32,6 +34,24 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _new_temporary(path: Path) -> str:
+    """An empty new file beside ``path``, named ``.<stem>.<random>.tmp<suffix>``.
+
+    Not ``tempfile.mkstemp``: it makes files 0600 whatever the umask. ``O_EXCL`` never
+    opens an existing file or follows a link. The suffix stays last because Keras and
+    matplotlib pick the format from it.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return str(tmp)
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -6,17 +6,15 @@ TensorFlow; a damaged or foreign file leaves its fields empty rather than stoppi
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.errors import Fix, RunError
-from vae_cli.runs import folder
+from vae_cli.errors import Fix, RunError, VaeError
+from vae_cli.runs import folder, records
+from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 DEFAULT_KIND = "vae"  # runs whose config has no model.kind
 # Where data and runs live, not what was trained: never a difference worth a column.
@@ -91,7 +89,7 @@ def read_run(path: Path) -> RunInfo:
     beta = _number(settings.get("train.beta"), 1.0)
     history = read_history(path / folder.HISTORY)
     best_epoch, best = best_of(history, beta)
-    nll, k = best_nll(_read_json(path / folder.METRICS))
+    nll, k = best_nll(_read_json(path / records.METRICS))
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
     test = manifest.get("test") if isinstance(manifest.get("test"), dict) else {}
     return RunInfo(
@@ -196,16 +194,18 @@ def _number(value: Any, default: float | None = None) -> float | None:
 
 
 def _read_json(path: Path) -> dict:
+    """A record's JSON object, bounded in size and depth; ``{}`` for a missing or damaged file."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = records.read_json(path)
+    except (OSError, VaeError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def _read_yaml(path: Path) -> dict:
+    """A run's config.yaml as plain data, bounded like any config; ``{}`` for a missing or damaged file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
+        data = parse_yaml(read_text_capped(path), path)
+    except (OSError, ValueError, VaeError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,10 +12,9 @@ import numpy as np
 from vae_cli import backend
 from vae_cli.data.types import prepare
 from vae_cli.defaults import EVALUATE_K, EVALUATE_SAMPLES, SEED
-from vae_cli.errors import RunError
 from vae_cli.model.estimate import Metrics
 from vae_cli.names import VAE_LOSS
-from vae_cli.runs import folder
+from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.modelfile import load_model
 from vae_cli.runs.view import RunView
@@ -52,15 +50,10 @@ def evaluate_run(
     from vae_cli.model.build import logits_of
     from vae_cli.model.estimate import evaluate
 
-    # Read the earlier record first: a damaged one must stop us before an hour of evaluation.
-    path = view.dir / folder.METRICS
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError) as exc:
-        recorded = str(exc)
-    if not isinstance(recorded, dict):  # never drop earlier evaluations by overwriting a damaged record
-        why = recorded if isinstance(recorded, str) else "not a JSON object"
-        raise RunError(f"{path} is not a metrics record written by vae ({why}); move it aside and evaluate again")
+    # Read the earlier record first: a damaged one must stop us before an hour of evaluation,
+    # and is never overwritten, which would drop the earlier evaluations.
+    recorded = records.read_metrics(view.dir)
+    path = view.dir / records.METRICS
     binarize = binarize or view.cfg.data.binarize
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)

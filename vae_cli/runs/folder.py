@@ -1,4 +1,7 @@
-"""The run folder: its file names, creating it, finding it again, and reading its records."""
+"""The run folder: its file names, creating it, finding it again, and reading its config.
+
+Its JSON records are read, shape-checked, by ``runs.records``; ``read_manifest`` is that reader.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,13 +19,13 @@ from vae_cli.config import Config, DataConfig, OutputConfig
 from vae_cli.data.mnist import local_folder
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
+from vae_cli.runs.atomic import write_json
+from vae_cli.runs.records import COMPLETE, MANIFEST, RUNNING, read_manifest
 
-MANIFEST = "run.json"
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
 KERAS_FILES = ("encoder.keras", "decoder.keras", "vae.keras")  # the same models in Keras 3's own format
 HISTORY = "history.csv"
-METRICS = "metrics.json"
 SAMPLES = "samples"  # the per-epoch sample images
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -74,16 +78,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def read_manifest(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{run_dir} is not a vae run folder (no {MANIFEST})", Fix("pass_run_folder")) from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"cannot read {path}: {exc}; the run folder is damaged") from None
-
-
 def read_config(run_dir: str | Path) -> Config:
     path = Path(run_dir) / CONFIG
     if not path.is_file():
@@ -94,34 +88,58 @@ def read_config(run_dir: str | Path) -> Config:
         raise RunError(f"{run_dir}'s {CONFIG} is damaged or from another version ({exc}); train a new run") from None
 
 
-def list_runs(output_dir: str | Path) -> list[Path]:
-    """Run folders under ``output_dir`` that hold a trained decoder, oldest first."""
+@dataclass(frozen=True)
+class Found:
+    """The run folder a command works on, with a note for each folder passed over on the way."""
+
+    dir: Path
+    notes: tuple[str, ...] = ()
+
+
+def list_runs(output_dir: str | Path) -> tuple[list[Path], dict[Path, str]]:
+    """Run folders under ``output_dir`` that hold a trained decoder, least preferred first (complete
+    runs after the others, each group oldest first), and the damaged ones skipped, with why."""
     parent = Path(output_dir)
     if not parent.is_dir():
-        return []
-    found = []
-    for child in parent.iterdir():
-        if (child / MANIFEST).is_file() and (child / DECODER).is_file():
-            try:
-                created = json.loads((child / MANIFEST).read_text(encoding="utf-8")).get("created", "")
-            except (OSError, ValueError):
-                continue
-            found.append((str(created), child.name, child))
-    return [child for _, _, child in sorted(found)]
+        return [], {}
+    found, damaged = [], {}
+    for child in sorted(parent.iterdir()):
+        if not ((child / MANIFEST).is_file() and (child / DECODER).is_file()):
+            continue  # not a run, or one that never finished an epoch
+        try:
+            manifest = read_manifest(child)
+        except RunError as exc:
+            damaged[child] = " ".join(str(exc).split())[:300]
+            continue
+        found.append((manifest["status"] == COMPLETE, manifest.get("created", ""), child.name, child))
+    return [child for *_, child in sorted(found)], damaged
 
 
-def resolve_run(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> Path:
-    """The folder given with ``--run``, checked, or else the latest run under ``output_dir``."""
-    if run is None:
-        runs = list_runs(output_dir)
-        if not runs:
-            raise RunError(f"no trained run found under {output_dir}/", Fix("train_first"))
-        return runs[-1]
-    run_dir = existing_folder(run)
-    read_manifest(run_dir)
-    if not (run_dir / DECODER).is_file():
-        raise RunError(f"{run_dir} has no {DECODER} yet (training did not finish an epoch); train it first")
-    return run_dir
+def resolve_run(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR, trained: bool = True) -> Found:
+    """The folder given with ``--run``, checked, or else the latest complete run under ``output_dir``
+    (the latest of any status when none is complete); damaged folders are skipped with a note.
+    ``trained``: the run must hold a decoder."""
+    if run is not None:
+        run_dir = existing_folder(run)
+        read_manifest(run_dir)
+        if trained and not (run_dir / DECODER).is_file():
+            raise RunError(f"{run_dir} has no {DECODER} yet (training did not finish an epoch); train it first")
+        return Found(run_dir)
+    runs, damaged = list_runs(output_dir)
+    for run_dir in reversed(runs):
+        try:
+            read_config(run_dir)
+        except RunError as exc:
+            damaged[run_dir] = " ".join(str(exc).split())[:300]
+            continue
+        notes = [f"skipped the damaged run folder {path}: {why}" for path, why in damaged.items()]
+        status = read_manifest(run_dir)["status"]
+        if status != COMPLETE:
+            notes.append(f"no complete run under {output_dir}; using {run_dir}, whose status is {status!r}")
+        return Found(run_dir, tuple(notes))
+    names = ", ".join(str(path) for path in list(damaged)[:3]) + (", ..." if len(damaged) > 3 else "")
+    skipped = f" (damaged, so skipped: {names})" if damaged else ""
+    raise RunError(f"no trained run found under {output_dir}/{skipped}", Fix("train_first"))
 
 
 def existing_folder(run: str | Path) -> Path:
@@ -132,18 +150,33 @@ def existing_folder(run: str | Path) -> Path:
     return run_dir
 
 
-def remove_stale_temporaries(run_dir: str | Path) -> None:
-    """Deletes temporary files a killed save left behind (never a finished file)."""
-    for path in Path(run_dir).rglob(".*.tmp*"):
-        if path.is_file():
-            path.unlink()
+def writable_subfolder(run_dir: str | Path, name: str) -> Path:
+    """``run_dir/name`` to write into; refused if it is a symbolic link, which would carry the
+    run's files elsewhere (a link in the place of a file is replaced on writing, never followed)."""
+    path = Path(run_dir) / name
+    if path.is_symlink():
+        raise RunError(
+            f"{path} is a symbolic link; vae writes nothing through links in a run folder: replace it with a folder"
+        )
+    return path
+
+
+def mark_ended(run_dir: str | Path, status: str, **extra: object) -> None:
+    """Records how a run ended in its run.json, unless something already did (``status`` no longer
+    running); best effort: the failure being reported matters more than this record of it."""
+    try:
+        manifest = read_manifest(run_dir)
+        if manifest["status"] == RUNNING:
+            write_json(Path(run_dir) / MANIFEST, {**manifest, "status": status, **extra})
+    except (RunError, OSError):
+        pass
 
 
 def data_config_for_run(cfg: Config, manifest: dict, data_dir: str | None = None) -> DataConfig:
     """The run's data settings; with no folder given anywhere, the folder it was trained from."""
     if data_dir:
         return dataclasses.replace(cfg.data, data_dir=data_dir)
-    recorded = manifest.get("dataset", {}).get("source", "keras")
+    recorded = manifest["dataset"].get("source", "keras")
     if local_folder(cfg.data) is None and recorded != "keras" and Path(recorded).is_dir():
         return dataclasses.replace(cfg.data, data_dir=recorded)
     return cfg.data

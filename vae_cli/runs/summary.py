@@ -10,8 +10,7 @@ from typing import Any
 import yaml
 
 from vae_cli import config as config_mod
-from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.runs import folder
+from vae_cli.runs import folder, records
 
 KIB = 1024
 
@@ -54,10 +53,9 @@ def _best_row(run_dir, beta):
     return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
 
 
-def summary_record(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> dict[str, Any]:
+def summary_record(run_dir: Path) -> dict[str, Any]:
     """The summary as plain JSON values: status, data, best epoch's losses, model sizes, files, config."""
-    run_dir = folder.resolve_run(run, output_dir) if run is None else folder.existing_folder(run)
-    manifest = folder.read_manifest(run_dir)
+    manifest = records.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
     best, epochs = _best_row(run_dir, cfg.train.beta)
     if best:
@@ -68,11 +66,13 @@ def summary_record(run: str | Path | None = None, output_dir: str | Path = OUTPU
             "kl_loss": float(best["val_kl_loss"]),
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    test = manifest.get("test") or {}
     return {
         "run": str(run_dir),
         "status": manifest.get("status"),
+        "reason": manifest.get("reason"),  # why a failed run stopped
         "created": manifest.get("created"),
-        "dataset": manifest.get("dataset", {}),
+        "dataset": manifest["dataset"],
         "seed": manifest.get("seed"),
         "precision": manifest.get("precision"),
         "config_hash": manifest.get("config_hash"),
@@ -80,16 +80,16 @@ def summary_record(run: str | Path | None = None, output_dir: str | Path = OUTPU
         "planned_epochs": cfg.train.epochs,
         "beta": cfg.train.beta,
         "best": best,
-        "test": manifest.get("test"),
+        "test": test if "negative_elbo" in test else None,
         "parameters": {name: parameter_count(run_dir / name) for name in (folder.ENCODER, folder.DECODER, folder.VAE)},
         "files": {str(p.relative_to(run_dir)): p.stat().st_size for p in files},
         "config": config_mod.to_dict(cfg),
     }
 
 
-def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> list[str]:
+def summary(run_dir: Path) -> list[str]:
     """The summary's lines: status, data, best epoch's losses, model sizes, files, config."""
-    return summary_lines(summary_record(run, output_dir))
+    return summary_lines(summary_record(run_dir))
 
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
@@ -105,6 +105,8 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f"config hash {record['config_hash'] or '?'}",
         f"epochs     {record['epochs']} of {record['planned_epochs']} run",
     ]
+    if record["reason"]:
+        lines.insert(2, f"reason     {record['reason']}")
     if best:
         lines.append(
             f"best       epoch {best['epoch']}: test loss {best['loss']:.2f} nats per image = "

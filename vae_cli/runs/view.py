@@ -14,19 +14,23 @@ from vae_cli.data.load import load_data
 from vae_cli.data.mnist import DATASETS
 from vae_cli.data.types import Data, Split, prepare
 from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.runs import folder
+from vae_cli.runs import folder, records
 from vae_cli.runs.modelfile import load_model
 
 
 class RunView:
-    """A run folder's config and manifest, with its models loaded on first use."""
+    """A run folder's config and manifest, with its models loaded on first use.
+
+    ``notes`` say which damaged folders the search for the latest run passed over.
+    """
 
     def __init__(
         self, run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR, data_dir: str | None = None
     ) -> None:
-        self.dir = folder.resolve_run(run, output_dir)
+        found = folder.resolve_run(run, output_dir)
+        self.dir, self.notes = found.dir, found.notes
         self.cfg = folder.read_config(self.dir)
-        self.manifest = folder.read_manifest(self.dir)
+        self.manifest = records.read_manifest(self.dir)
         self.data_dir = data_dir
         backend.load()
 
@@ -40,11 +44,13 @@ class RunView:
 
     @property
     def class_names(self) -> list[str]:
-        return self.manifest["dataset"].get("class_names") or DATASETS[self.cfg.data.dataset].class_names
+        known = DATASETS.get(self.cfg.data.dataset)  # the user's own images have only what run.json says
+        return self.manifest["dataset"].get("class_names") or (known.class_names if known else [])
 
     @property
     def dataset_title(self) -> str:
-        return self.manifest["dataset"].get("title") or DATASETS[self.cfg.data.dataset].title
+        known = DATASETS.get(self.cfg.data.dataset)
+        return self.manifest["dataset"].get("title") or (known.title if known else self.cfg.data.dataset)
 
     @property
     def epochs(self) -> int:
@@ -64,6 +70,7 @@ class RunView:
         if split.images is None:  # a streamed training folder: decode the chosen files now
             from vae_cli.data.userdata import decode_files
 
+            records.required(self.manifest, self.dir, "dataset.image_shape")
             images = decode_files([split.files[i] for i in keep], tuple(self.manifest["dataset"]["image_shape"]))
         else:
             images = split.images[keep]

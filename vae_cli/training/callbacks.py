@@ -1,5 +1,5 @@
 """Keras callbacks of a training run: the per-epoch log, early stopping with resumable
-state, the non-finite-loss guard, the Ctrl-C handler and the KL warm-up."""
+state, the non-finite-loss guard, the Ctrl-C and SIGTERM handler and the KL warm-up."""
 
 from __future__ import annotations
 
@@ -12,15 +12,20 @@ from typing import Any
 import keras
 import numpy as np
 
+from vae_cli.errors import Terminated
 from vae_cli.names import VAE_LOSS
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, docker stop, Slurm, systemd
 
 
 class StopTraining(Exception):
     """Raised from a batch callback to leave ``fit`` at once, before validation or saving."""
 
-    def __init__(self, reason: str, epoch: int, batch: int, value: float | None = None) -> None:
+    def __init__(
+        self, reason: str, epoch: int, batch: int, value: float | None = None, signum: int | None = None
+    ) -> None:
         super().__init__(reason)
-        self.reason, self.epoch, self.batch, self.value = reason, epoch, batch, value
+        self.reason, self.epoch, self.batch, self.value, self.signum = reason, epoch, batch, value, signum
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -94,29 +99,34 @@ class NonFiniteGuard(keras.callbacks.Callback):
             raise StopTraining("non-finite loss", self._epoch + 1, batch + 1, loss)
 
 
-class CtrlC(keras.callbacks.Callback):
-    """First Ctrl-C: finish the current step, then leave ``fit``. Second: abort at once."""
+class StopSignals(keras.callbacks.Callback):
+    """First SIGINT (Ctrl-C) or SIGTERM: finish the current step, then leave ``fit``. Second: abort at once."""
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._pressed = False
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self.signum: int | None = None
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self._pressed:
-            signal.signal(signal.SIGINT, self._previous)
-            raise KeyboardInterrupt
-        self._pressed = True
+        if self.signum is not None:
+            self.restore()
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+        self.signum = signum
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
+        self._stop_if_asked(0)  # a signal during the last epoch's saving: start no new epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self._pressed:
-            raise StopTraining("interrupted", self._epoch + 1, batch + 1)
+        self._stop_if_asked(batch + 1)
+
+    def _stop_if_asked(self, steps_done: int) -> None:
+        if self.signum is not None:
+            raise StopTraining("interrupted", self._epoch + 1, steps_done + 1, signum=self.signum)
 
     def restore(self) -> None:
-        if hasattr(self, "_previous"):
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in getattr(self, "_previous", {}).items():
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
+        self._previous = {}
 
 
 class KLWarmup(keras.callbacks.Callback):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vae_cli.errors import Fix, RunError
-from vae_cli.runs import atomic, folder
+from vae_cli.runs import atomic, folder, records
 
 FILENAME = "checkpoint.h5"
 FORMAT = 1
@@ -66,15 +66,19 @@ def load(path: str | Path) -> Checkpoint:
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
-                raise ValueError(f"unknown checkpoint format {f.attrs.get('format')!r}")
-            return Checkpoint(
+                raise ValueError(f"unknown checkpoint format {str(f.attrs.get('format'))[:40]!r}")
+            state = json.loads(f.attrs["state"])
+            loaded = Checkpoint(
                 variables=_read_arrays(f["variables"]),
                 optimizer=_read_arrays(f["optimizer"]),
                 best=_read_arrays(f["best"]) if "best" in f else None,
-                state=json.loads(f.attrs["state"]),
+                state=state,
             )
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"cannot read checkpoint {path}: {exc}; the run cannot be resumed") from None
+    except (OSError, KeyError, ValueError, TypeError, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise RunError(f"cannot read checkpoint {path}: {reason}; the run cannot be resumed") from None
+    records.check_state(loaded.state, path)  # epoch, history and counters of the right types
+    return loaded
 
 
 def restore(vae: Any, checkpoint: Checkpoint, source: str | Path) -> None:

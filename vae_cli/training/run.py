@@ -1,14 +1,17 @@
 """One training run from a fresh or resumed state to a finished run folder.
 
 After every completed epoch the run folder is brought up to date (``publish``),
-so whatever stops the process (SIGKILL, Ctrl-C, a full disk, a NaN) the folder
-holds the last completed epoch, loadable, and a resumed run continues from it.
+so whatever stops the process (SIGKILL, Ctrl-C, SIGTERM, a full disk, a NaN) the
+folder holds the last completed epoch, loadable, and a resumed run continues from it.
+Whatever ends a run early is recorded in its run.json (interrupted, diverged, failed
+with the reason), and the run folder's lock is held from start to end: one writer.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +21,13 @@ from vae_cli import __version__, backend
 from vae_cli.config import Config, dump_yaml
 from vae_cli.data.load import load_data
 from vae_cli.data.types import Data, check_splits, prepare
-from vae_cli.errors import Fix, Interrupted, RunError, VaeError
+from vae_cli.errors import Fix, Interrupted, RunError, Terminated, VaeError
 from vae_cli.model.size import check_buildable
 from vae_cli.names import USER_DATASETS
-from vae_cli.runs import folder
+from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import write_json, write_text
+from vae_cli.runs.lock import RunLock
+from vae_cli.runs.records import COMPLETE, FAILED, INTERRUPTED, RUNNING
 from vae_cli.training import checkpoint, distribution
 from vae_cli.training.checkpoint import Checkpoint
 from vae_cli.training.manifest import new_manifest
@@ -52,17 +57,24 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResul
     run_dir = folder.create_run_dir(
         cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
     )
-    write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
-    write_json(run_dir / folder.MANIFEST, manifest)
-    return _Run(run_dir, cfg, data, manifest, None).train(verbose)
+    with RunLock(run_dir):
+        write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
+        write_json(run_dir / folder.MANIFEST, manifest)
+        return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, None).train(verbose))
 
 
 def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -> TrainResult:
-    """Continues an interrupted run from its last completed epoch."""
+    """Continues an interrupted run from its last completed epoch, holding the run folder's lock."""
     run_dir = folder.existing_folder(run_dir)
-    manifest = folder.read_manifest(run_dir)
+    records.read_manifest(run_dir)  # a run folder: only then is a lock file made in it
+    with RunLock(run_dir) as lock:
+        return _resume(run_dir, lock, data_dir, verbose)
+
+
+def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int) -> TrainResult:
+    manifest = records.read_manifest(run_dir)  # again: another writer may have ended since
     cfg = folder.read_config(run_dir)
-    if manifest.get("status") == "complete":
+    if manifest["status"] == COMPLETE:
         epochs = manifest.get("epochs_completed", 0)
         return TrainResult(
             run_dir,
@@ -81,7 +93,9 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
             "undo the edit, or train a new run with the new settings"
         )
     state = checkpoint.load(run_dir / checkpoint.FILENAME)
-    folder.remove_stale_temporaries(run_dir)
+    records.required(manifest, run_dir, "precision", "dataset.sha256")
+    folder.writable_subfolder(run_dir, folder.SAMPLES)
+    lock.remove_stale_temporaries()
     distribution.prepare_devices(cfg.train)
     data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
     if data.checksum() != manifest["dataset"]["sha256"]:
@@ -90,7 +104,36 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
             "was trained on (sha256 in run.json)",
             Fix("point_data_dir"),
         )
-    return _Run(run_dir, cfg, data, manifest, state).train(verbose)
+    manifest["status"] = RUNNING  # until this process records how it ended
+    manifest.pop("reason", None)
+    write_json(run_dir / folder.MANIFEST, manifest)
+    return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, state).train(verbose))
+
+
+def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
+    """``work()``, with how it ended recorded in run.json if it did not record that itself: a signal
+    that escaped the step-boundary handler becomes ``interrupted``, any other exception ``failed``
+    with its reason, and is raised on."""
+    try:
+        return work()
+    except (KeyboardInterrupt, Terminated) as exc:
+        folder.mark_ended(run_dir, INTERRUPTED)
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        done = (run_dir / checkpoint.FILENAME).is_file()
+        raise Interrupted(
+            f"{_stopped_by(signum)}; "
+            + ("the run folder holds its last completed epoch" if done else "no epoch was completed"),
+            Fix("resume", run_dir) if done else Fix("start_again", run_dir / folder.CONFIG),
+            signum,
+        ) from None
+    except BaseException as exc:
+        reason = str(exc) if isinstance(exc, VaeError) else f"{type(exc).__name__}: {str(exc).strip()}"
+        folder.mark_ended(run_dir, FAILED, reason=" ".join(reason.split())[:500])
+        raise
+
+
+def _stopped_by(signum: int) -> str:
+    return "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
 
 
 class _Run:
@@ -113,7 +156,7 @@ class _Run:
         train_cfg = cfg.train
         self.log = cb.EpochLog(rows)
         self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
-        self.ctrl_c = cb.CtrlC()
+        self.stop_signals = cb.StopSignals()
         z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
         self.publisher = Publisher(
             run_dir,
@@ -126,7 +169,7 @@ class _Run:
             cfg.model.latent_dim,
             self.first_epoch,
         )
-        self.callbacks = [cb.NonFiniteGuard(), self.ctrl_c, self.log, self.stopper]
+        self.callbacks = [cb.NonFiniteGuard(), self.stop_signals, self.log, self.stopper]
         if cfg.output.tensorboard:
             from vae_cli.training.board import FOLDER, Board
 
@@ -165,13 +208,12 @@ class _Run:
         except OSError as exc:
             self._save_failed(exc)
         except tf.errors.OpError as exc:  # most often an image file that cannot be decoded, mid-epoch
-            self.publisher.mark("failed")
             raise VaeError(
                 f"training stopped in epoch {len(self.log.rows) + 1}: {exc.message.splitlines()[0]}; "
                 "if an image file is unreadable, fix or remove it and train a new run"
             ) from None
         finally:
-            self.ctrl_c.restore()
+            self.stop_signals.restore()
         return self.finish(done)
 
     def finish(self, resumed_at: int) -> TrainResult:
@@ -206,7 +248,7 @@ class _Run:
             self._save_failed(exc)
         manifest = self.publisher.manifest
         manifest.update(
-            status="complete",
+            status=COMPLETE,
             finished=folder.now_iso(),
             best_epoch=best_epoch,
             test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
@@ -219,10 +261,12 @@ class _Run:
         done = len(self.log.rows)
         kept = f"the run folder holds epoch {done}" if done else "no epoch was completed"
         if stop.reason == "interrupted":
-            self.publisher.mark("interrupted")
+            self.publisher.mark(INTERRUPTED)
             raise Interrupted(
-                f"interrupted in epoch {stop.epoch} (its {stop.batch - 1} finished steps are discarded); {kept}",
-                Fix("resume", self.dir),
+                f"{_stopped_by(stop.signum)} in epoch {stop.epoch} (its {stop.batch - 1} finished steps are "
+                f"discarded); {kept}",
+                Fix("resume", self.dir) if done else Fix("start_again", self.dir / folder.CONFIG),
+                stop.signum,
             )
         self.publisher.mark("diverged", diverged_at={"epoch": stop.epoch, "batch": stop.batch})
         raise VaeError(
@@ -232,7 +276,6 @@ class _Run:
 
     def _save_failed(self, exc: OSError) -> None:
         what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        self.publisher.mark("failed")
         raise RunError(
             f"could not write into {self.dir}: {what}; the last good checkpoint (epoch {self.publisher.saved_epoch}) "
             "is intact",
