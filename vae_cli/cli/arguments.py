@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from collections.abc import Callable
 from typing import Any
 
 from vae_cli import defaults
 
+HELP_WIDTH = 100  # columns of help text, however wide the terminal
+
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
-    """Shows "(default: X)" after every option that has a meaningful default and does not say it."""
+    """Shows "(default: X)" after every option that has a meaningful default and does not say it;
+    wraps to the terminal, at most HELP_WIDTH columns."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        if width is None:
+            width = min(HELP_WIDTH, shutil.get_terminal_size().columns - 2)
+        super().__init__(prog, indent_increment, max_help_position, width)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

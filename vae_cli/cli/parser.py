@@ -6,6 +6,7 @@ import argparse
 
 from vae_cli import __version__, defaults
 from vae_cli.cli.arguments import (
+    HELP_WIDTH,
     Formatter,
     add_parser,
     add_run_args,
@@ -19,18 +20,40 @@ from vae_cli.cli.options import GRID_RANGE_TEXT
 from vae_cli.defaults import GRID, TSNE_LIMIT
 
 
-def _add_train(sub):
-    from vae_cli.config import describe_keys
+def _key_table() -> str:
+    """Every config key with its default in YAML spelling and its meaning, wrapped to HELP_WIDTH."""
+    import textwrap
 
-    keys = "\n".join(f"  {key:<30} {default!r:<14} {help}" for key, default, help in describe_keys())
+    from vae_cli.config import describe_keys
+    from vae_cli.yamlfile import yaml_text
+
+    rows = [(key, yaml_text(default), help) for key, default, help in describe_keys()]
+    key_width = max(len(key) for key, _, _ in rows) + 2
+    default_width = max(len(default) for _, default, _ in rows) + 2
+    indent = 2 + key_width + default_width
+    lines = []
+    for key, default, help in rows:
+        wrapped = textwrap.wrap(help, HELP_WIDTH - indent) or [""]
+        lines.append(f"  {key:<{key_width}}{default:<{default_width}}{wrapped[0]}".rstrip())
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def _add_train(sub):
     p = sub.add_parser(
         "train",
         formatter_class=Formatter,
         help="train a VAE and save a run folder",
-        description="Train a VAE from a YAML config; writes outputs/<name>-<timestamp>/.",
-        epilog=f"config keys (for the YAML file or --set), with defaults:\n{keys}",
+        description="Train a VAE from YAML configs; writes outputs/<name>-<timestamp>/.",
+        epilog=f"config keys (for the YAML file or --set), with defaults:\n{_key_table()}",
     )
-    p.add_argument("--config", metavar="FILE", default=None, help="YAML config (default: built-in defaults)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="YAML config; repeatable: later files win key by key (default: built-in defaults)",
+    )
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -43,10 +66,16 @@ def _add_train(sub):
         action="append",
         default=[],
         dest="overrides",
-        help="override a config key, value parsed as YAML; repeatable (e.g. --set train.epochs=3)",
+        help="override a config key, value parsed as YAML; repeatable, wins over the files (e.g. --set train.epochs=3)",
     )
     p.add_argument(
         "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
+    )
+    p.add_argument("--output-dir", metavar="DIR", default=None, help="parent folder of the run folders (= output.dir)")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as YAML, each key's source in a comment; train nothing, write nothing",
     )
     p.set_defaults(command="train")
 
