@@ -241,3 +241,11 @@ def test_broken_decoder_is_reported(capsys, trained, tmp_path):
     (broken / "decoder.h5").write_bytes(b"garbage")
     code, _, err = run(capsys, ["sample", "--run", str(broken)])
     assert code == 1 and "cannot load model" in err and "Traceback" not in err
+
+
+def test_tsne_on_a_2d_run_draws_it_as_is_under_a_name_that_says_so(capsys, trained):
+    code, out, err = run(capsys, ["plot-latent", "--method", "tsne", "--run", str(trained)])
+    assert code == 0, err
+    assert out.strip() == str(trained / "latent-2d-test.png")
+    assert "the latent space is already 2-D; drawn as it is, without t-SNE" in err
+    assert not list(trained.glob("latent-tsne*"))

@@ -46,6 +46,12 @@ def int_at_least(low: int) -> Callable[[str], int]:
 
 positive_int = int_at_least(1)
 index = int_at_least(0)
+ALL = "all"
+
+
+def count_or_all(text: str) -> int | None:
+    """A positive count, or ``all`` (None): no limit."""
+    return None if text.strip().lower() == ALL else positive_int(text)
 
 
 def positive_float(text: str) -> float:
@@ -73,7 +79,9 @@ def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data:
     )
     parser.add_argument("--output-dir", metavar="DIR", default=defaults.OUTPUT_DIR, help="where to look for runs")
     if out_default:
-        parser.add_argument("--out", metavar="FILE", default=None, help=f"file to write (default: {out_default})")
+        parser.add_argument(
+            "--out", metavar="FILE", default=None, help=f"PNG, PDF or SVG file to write (default: {out_default})"
+        )
     if data:
         parser.add_argument(
             "--data-dir",

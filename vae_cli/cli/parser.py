@@ -11,13 +11,14 @@ from vae_cli.cli.arguments import (
     add_parser,
     add_run_args,
     add_seed,
+    count_or_all,
     index,
     int_at_least,
     positive_float,
     positive_int,
 )
 from vae_cli.cli.options import GRID_RANGE_TEXT
-from vae_cli.defaults import GRID, TSNE_LIMIT
+from vae_cli.defaults import GRID
 
 
 def _key_table() -> str:
@@ -123,7 +124,7 @@ def _add_plot_latent(sub):
         "--method",
         choices=["pca", "tsne"],
         default="pca",
-        help="2-D projection when latent_dim > 2 (t-SNE: exact, NumPy, on --limit points)",
+        help='2-D projection when latent_dim > 2 (tsne: openTSNE, pip install "vae-cli[tsne]")',
     )
     p.add_argument("--split", choices=["test", "train"], default="test", help="which images to encode")
     p.add_argument(
@@ -131,7 +132,7 @@ def _add_plot_latent(sub):
         metavar="N",
         type=positive_int,
         default=None,
-        help=f"a random N of the split's images (default: all; {TSNE_LIMIT} for tsne)",
+        help="a random N of the split's images (default: all)",
     )
     add_seed(p, "the --limit images and the t-SNE start")
     add_run_args(p, "latent.png or latent-<options>.png in the run folder")
@@ -220,8 +221,10 @@ def _add_evaluate(sub):
         sub,
         "evaluate",
         "test-set -ELBO, importance-weighted NLL, KL per dimension, active units",
-        "Measure a run on the test set in nats per image (beta = 1 whatever the training beta) and record\n"
-        "the numbers in the run's metrics.json.",
+        "Measure a run on the test set in nats per image (beta = 1 whatever the training beta), record\n"
+        "the numbers in the run's metrics.json and draw the KL of each latent dimension. The defaults\n"
+        "take minutes; the time is estimated on stderr after a first chunk. For published comparisons:\n"
+        "--k 5000 --limit all.",
     )
     p.add_argument(
         "--k",
@@ -246,12 +249,13 @@ def _add_evaluate(sub):
     p.add_argument(
         "--limit",
         metavar="N",
-        type=positive_int,
-        default=None,
-        help="only the first N test images, for a quick estimate",
+        type=count_or_all,
+        default=defaults.EVALUATE_LIMIT,
+        help=f"only the first N test images; 'all': the whole test set, as papers report "
+        f"(default: {defaults.EVALUATE_LIMIT})",
     )
     add_seed(p, "the Monte Carlo samples")
-    add_run_args(p, None)
+    add_run_args(p, "kl-per-dim.png, or kl-per-dim-<options>.png, in the run folder")
 
 
 def _add_show(sub):

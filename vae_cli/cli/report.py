@@ -22,6 +22,7 @@ _FIXES = {
     "start_again": "; start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
+    "install_tsne": '; install it with: pip install "vae-cli[tsne]", or use --method pca',
 }
 
 
