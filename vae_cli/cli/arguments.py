@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,11 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
         if width is None:
             width = min(HELP_WIDTH, shutil.get_terminal_size().columns - 2)
         super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # Never inside a file name or a package name: "kl-per-dim.png", "vae-cli[tsne]".
+        text = " ".join(text.split())
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

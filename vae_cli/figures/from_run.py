@@ -23,7 +23,7 @@ from vae_cli.runs.view import RunView
 if TYPE_CHECKING:  # the evaluation module loads Keras
     from vae_cli.runs.evaluation import Evaluation
 
-GIF_SCALE = 4  # 28-pixel frames are too small to watch
+GIF_SIDE = 112  # pixels on the frames' shorter side: 28-pixel frames are enlarged 4 times, 8-pixel ones 14
 ACTIVE = "active"  # the grid's dimensions: the two whose z_mean varies most
 
 
@@ -196,7 +196,8 @@ def interpolate(
     labels = [f"#{start}"] + [f"t={t:.2f}" for t in np.linspace(0, 1, steps)] + [f"#{end}"]
     what = f"straight line from z_mean of test image #{start} to #{end} ({steps} steps)"
     plots.save_rows(png, [row], ["decoded"], _title(view, what), labels, highlight_cols=(0, steps + 1))
-    big = np.repeat(np.repeat(frames, GIF_SCALE, axis=1), GIF_SCALE, axis=2)
+    scale = max(1, round(GIF_SIDE / min(frames.shape[1:3])))
+    big = np.repeat(np.repeat(frames, scale, axis=1), scale, axis=2)
     there_and_back = np.concatenate([big, big[-2:0:-1]])
     durations = [700 if i in (0, steps - 1) else 120 for i in range(steps)] + [120] * (steps - 2)
     gif = png.with_suffix(".gif")

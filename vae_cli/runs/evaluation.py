@@ -31,7 +31,6 @@ class Evaluation:
     likelihood: str
     path: Path  # the metrics.json it was recorded in
     z_mean_variance: list[float]  # per dimension, over the images: above ACTIVE_THRESHOLD means active
-    all_images: bool  # the whole test set, not its first images
 
 
 def evaluate_run(
@@ -92,7 +91,7 @@ def evaluate_run(
     key = f"k{k}-samples{samples}-{binarize}" + ("" if everything else f"-first{metrics.images}")
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
-    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance, everything)
+    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)
 
 
 def _z_mean_variance(encoder: Any, images: np.ndarray, batch: int = 1000) -> list[float]:
