@@ -252,3 +252,40 @@ def test_any_set_gives_a_config_or_one_config_error(item):
         assert isinstance(load_config(None, [item]), Config)
     except ConfigError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 500
+
+
+def test_several_files_merge_key_by_key_later_wins_and_overrides_win_over_files(tmp_path):
+    first = write(tmp_path, "model:\n  latent_dim: 4\n  encoder_dense: 32\ntrain:\n  epochs: 5\n", "a.yaml")
+    second = write(tmp_path, "model:\n  latent_dim: 6\ntrain:\noutput:\n  name: b\n", "b.yaml")
+    cfg, sources = config.resolve_config([first, second], [("train.epochs", 9, "--set")])
+    assert (cfg.model.latent_dim, cfg.model.encoder_dense, cfg.train.epochs, cfg.output.name) == (6, 32, 9, "b")
+    assert sources["model.latent_dim"] == str(second) and sources["model.encoder_dense"] == str(first)
+    assert sources["train.epochs"] == "--set" and sources["output.name"] == str(second)
+    assert sources["train.beta"] == "default" and set(sources) == {k for k, _, _ in config.describe_keys()}
+    reversed_cfg, _ = config.resolve_config([second, first])
+    assert reversed_cfg.model.latent_dim == 4 and reversed_cfg.train.epochs == 5
+    assert config.load_config([first, second]) == config.resolve_config([first, second])[0]
+
+
+def test_every_file_of_several_is_checked(tmp_path):
+    good = write(tmp_path, "train:\n  epochs: 2\n", "good.yaml")
+    bad = write(tmp_path, "train:\n  epochz: 2\n", "bad.yaml")
+    with pytest.raises(ConfigError, match="did you mean train.epochs"):
+        config.resolve_config([good, bad])
+    with pytest.raises(ConfigError, match="nope.yaml does not exist"):
+        config.resolve_config([good, tmp_path / "nope.yaml"])
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, [500, 500], 0.0014, "outputs", "/gpu:0", ["/gpu:0"], "1e-3", "a #b", "it's", "null", ""]
+)
+def test_yaml_text_reads_back_as_the_same_value(value):
+    from vae_cli.yamlfile import parse_yaml, yaml_text
+
+    assert parse_yaml(f"key: {yaml_text(value)}  # a comment", "t") == {"key": value}
+
+
+def test_yaml_text_spells_values_as_yaml():
+    from vae_cli.yamlfile import yaml_text
+
+    assert [yaml_text(v) for v in (None, True, [500, 500], "mnist")] == ["null", "true", "[500, 500]", "mnist"]

@@ -10,7 +10,7 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -134,25 +134,59 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
-def load_config(path: str | Path | None = None, overrides: Iterable[tuple[str, Any]] = ()) -> Config:
-    """Defaults <- YAML file <- ``(dotted key, value)`` overrides, validated."""
+DEFAULT_SOURCE, OVERRIDE_SOURCE = "default", "override"  # where a key's value came from, besides a file
+
+
+def load_config(
+    paths: str | Path | Sequence[str | Path] | None = None, overrides: Iterable[tuple[Any, ...]] = ()
+) -> Config:
+    """Defaults <- YAML files in order <- ``(dotted key, value)`` overrides, validated."""
+    return resolve_config(paths, overrides)[0]
+
+
+def resolve_config(
+    paths: str | Path | Sequence[str | Path] | None = None, overrides: Iterable[tuple[Any, ...]] = ()
+) -> tuple[Config, dict[str, str]]:
+    """The validated config and where each key's value came from.
+
+    Files merge key by key, later files winning; overrides win over files. The
+    source of a key is the last file that set it, the override's third item
+    (``"override"`` without one), or ``"default"``.
+    """
+    if paths is None:
+        paths = []
+    elif isinstance(paths, (str, Path)):
+        paths = [paths]
     raw: dict = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            text = read_text_capped(path)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist", Fix("config_file")) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {cut(str(exc))}") from None
-        raw = parse_yaml(text, path)
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, train, output)")
-    for key, value in overrides:
+    sources: dict[str, str] = {}
+    for path in paths:
+        for section, values in _read_file(Path(path)).items():
+            if isinstance(values, dict) and isinstance(raw.get(section), dict):
+                raw[section].update(values)
+            elif values is not None or section not in raw:  # an empty section keeps the earlier files' keys
+                raw[section] = dict(values) if isinstance(values, dict) else values
+            for key in values if isinstance(values, dict) else ():
+                sources[f"{section}.{key}"] = str(path)
+    for key, value, *source in overrides:
         set_dotted(raw, key, value)
-    return from_dict(raw)
+        sources[key] = source[0] if source else OVERRIDE_SOURCE
+    cfg = from_dict(raw)
+    return cfg, {key: sources.get(key, DEFAULT_SOURCE) for key, _, _ in describe_keys()}
+
+
+def _read_file(path: Path) -> dict:
+    try:
+        text = read_text_capped(path)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist", Fix("config_file")) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {cut(str(exc))}") from None
+    raw = parse_yaml(text, path)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, train, output)")
+    return raw
 
 
 def set_dotted(raw: dict, key: str, value: Any) -> None:

@@ -1,5 +1,6 @@
 """Strict, bounded YAML for configs: plain data only, ``1e-3`` read as a float, duplicate keys refused,
-size, nesting and alias expansion capped, and every problem turned into one ``ConfigError`` line."""
+size, nesting and alias expansion capped, every problem turned into one ``ConfigError`` line, and
+values written back in the same spelling."""
 
 from __future__ import annotations
 
@@ -111,3 +112,23 @@ def read_text_capped(path: Path) -> str:
     if len(raw) > CONFIG_MAX_BYTES:
         raise ConfigError(f"{path}: over {CONFIG_MAX_BYTES:,} bytes; a config is a few keys")
     return raw.decode("utf-8")
+
+
+def yaml_text(value: Any) -> str:
+    """``value`` in YAML flow spelling, as a config file would hold it: null, true, [500, 500], '/gpu:0'."""
+    text = yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()[1:-1]
+    if isinstance(value, str) and parse_yaml(text, "") != value:  # "1e-3" would read back as a number here
+        text = "'" + value.replace("'", "''") + "'"
+    return text
+
+
+def annotated_yaml(sections: dict[str, dict[str, Any]], comments: dict[str, str]) -> str:
+    """Two-level YAML (section: key: value), each key followed by ``# comments["section.key"]``."""
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"{section}:")
+        for key, value in values.items():
+            line = f"  {key}: {yaml_text(value)}"
+            comment = comments.get(f"{section}.{key}")
+            lines.append(f"{line:<40} # {comment}" if comment else line)
+    return "\n".join(lines) + "\n"

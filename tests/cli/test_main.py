@@ -52,6 +52,61 @@ def test_subcommand_help_shows_defaults(capsys, cmd):
     assert "(default:" in capsys.readouterr().out
 
 
+def help_text(capsys, *command):
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "cmd", [[], ["train"], ["sample"], ["plot-latent"], ["reconstruct"], ["interpolate"], ["traverse"], ["evaluate"]]
+)
+def test_help_lines_fit_100_columns_on_a_wide_terminal(capsys, monkeypatch, cmd):
+    monkeypatch.setenv("COLUMNS", "250")
+    lines = help_text(capsys, *cmd).splitlines()
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+
+
+def test_train_help_spells_defaults_as_yaml(capsys):
+    text = help_text(capsys, "train")
+    assert "None" not in text and "True" not in text
+    key_lines = {line.split()[0]: line.split()[1] for line in text.splitlines() if line.startswith("  model.")}
+    assert key_lines["model.encoder_filters"] == "null" and key_lines["model.latent_dim"] == "2"
+    assert "model.hidden_units             [500, 500]" in text
+
+
+def test_print_config_is_the_merged_config_with_each_source(capsys, tmp_path):
+    first = tmp_path / "a.yaml"
+    first.write_text("model:\n  latent_dim: 4\ntrain:\n  epochs: 5\n  beta: 2.0\n")
+    second = tmp_path / "b.yaml"
+    second.write_text("model:\n  latent_dim: 6\n")
+    args = ["train", "--config", str(first), "--config", str(second), "--set", "train.epochs=9", "--print-config"]
+    code, out, err = run(capsys, args + ["--output-dir", str(tmp_path / "runs"), "--data-dir", str(tmp_path / "d")])
+    assert code == 0, err
+    from vae_cli.config import from_dict, load_config, to_dict
+    from vae_cli.yamlfile import parse_yaml
+
+    printed = parse_yaml(out, "stdout")
+    expected = load_config([first, second], [("train.epochs", 9), ("output.dir", str(tmp_path / "runs"))])
+    expected.data.data_dir = str(tmp_path / "d")
+    assert printed == to_dict(expected) and from_dict(printed) == expected
+    source = {line.split(":")[0].strip(): line.rsplit("# ", 1)[1] for line in out.splitlines() if line[:2] == "  "}
+    assert source["latent_dim"] == str(second) and source["beta"] == str(first) and source["epochs"] == "--set"
+    assert source["dir"] == "--output-dir" and source["data_dir"] == "--data-dir" and source["kernel_size"] == "default"
+    assert sorted(tmp_path.iterdir()) == [first, second]  # nothing trained, nothing written
+
+
+def test_print_config_imports_no_tensorflow():
+    code = (
+        "import sys; from vae_cli.cli.main import main; rc = main(['train', '--print-config']);"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'; sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "latent_dim: 2" in result.stdout and "# default" in result.stdout
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
@@ -156,6 +211,8 @@ def test_plot_latent_projects_with_pca_for_larger_latents(capsys, tiny_args, dat
     "args, code, message",
     [
         (["train", "--config", "nope.yaml"], 2, "config file nope.yaml does not exist"),
+        (["train", "--resume", "{tmp}", "--output-dir", "{tmp}"], 2, "drop --config, --set and --output-dir"),
+        (["train", "--resume", "{tmp}", "--print-config"], 2, "--print-config shows a new run's config"),
         (["train", "--set", "model.latent_dimm=3"], 2, "unknown config key model.latent_dimm"),
         (["train", "--set", "train.epochs=0"], 2, "train.epochs: must be >= 1"),
         (["train", "--data-dir", "/nonexistent/data"], 1, "data folder /nonexistent/data does not exist"),
@@ -202,3 +259,11 @@ def test_sigterm_outside_training_is_one_line_and_exit_143():
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and err == "vae show: stopped by SIGTERM\n"
+
+
+def test_tsne_on_a_2d_run_draws_it_as_is_under_a_name_that_says_so(capsys, trained):
+    code, out, err = run(capsys, ["plot-latent", "--method", "tsne", "--run", str(trained)])
+    assert code == 0, err
+    assert out.strip() == str(trained / "latent-2d-test.png")
+    assert "the latent space is already 2-D; drawn as it is, without t-SNE" in err
+    assert not list(trained.glob("latent-tsne*"))

@@ -73,6 +73,7 @@ def test_training_writes_a_progress_gif_ending_on_the_last_epoch(run3):
     assert durations[-1] > durations[0]
     first = np.asarray(Image.open(run3 / "samples" / "epoch_001.png"))
     assert gif.size == (first.shape[1], first.shape[0])
+    assert first.shape[0] > first.shape[1] * 1.15  # ten rows of samples, and two of test images and reconstructions
 
 
 def test_grid_is_one_batched_pass_with_dims_and_ranges(capsys, run3, calls):
@@ -187,18 +188,17 @@ def test_plot_latent_methods_splits_and_limits(capsys, run3):
     (pca,) = cli(capsys, "plot-latent", "--run", str(run3), "--split", "train", "--limit", "100")
     assert pca.endswith("latent-pca-train-100.png")
     png(pca)
-    (tsne,) = cli(capsys, "plot-latent", "--run", str(run3), "--method", "tsne", "--limit", "60")
-    assert tsne.endswith("latent-tsne-test-60.png")
+    (tsne,) = cli(capsys, "plot-latent", "--run", str(run3), "--method", "tsne")
+    assert tsne.endswith("latent-tsne-test.png")  # every test point: no default limit for t-SNE
     png(tsne)
 
 
 def test_tsne_separates_well_separated_clusters():
-    from vae_cli.figures.tsne import tsne
-
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(c, 0.3, (40, 5)) for c in (0, 3, 6)])
     labels = np.repeat([0, 1, 2], 40)
-    y = tsne(x, perplexity=10, iterations=400)
+    y = latents.tsne_2d(x, seed=0)
+    assert y.shape == (120, 2)
     d = ((y[:, None] - y[None]) ** 2).sum(-1)
     np.fill_diagonal(d, np.inf)
     assert (labels[d.argmin(axis=1)] == labels).mean() > 0.97  # neighbours stay neighbours
@@ -206,6 +206,45 @@ def test_tsne_separates_well_separated_clusters():
     within = np.mean([np.linalg.norm(y[labels == c] - centres[c], axis=1).mean() for c in range(3)])
     between = min(np.linalg.norm(centres[i] - centres[j]) for i in range(3) for j in range(i + 1, 3))
     assert between > 2 * within
+
+
+def test_tsne_without_opentsne_is_one_line_naming_the_extra(capsys, run3, monkeypatch, calls):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openTSNE", None)  # what an uninstalled package looks like to import
+    assert main(["plot-latent", "--method", "tsne", "--limit", "30", "--run", str(run3)]) == 1
+    err = capsys.readouterr().err
+    assert 'pip install "vae-cli[tsne]"' in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert calls == [] and not list(run3.glob("latent-tsne-test-30*"))  # stopped before any work
+
+
+def test_figures_are_written_as_pdf_or_svg_when_out_says_so(capsys, run3, tmp_path):
+    (pdf,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--out", str(tmp_path / "grid.pdf"))
+    assert open(pdf, "rb").read(5) == b"%PDF-"
+    (svg,) = cli(capsys, "reconstruct", "-n", "3", "--run", str(run3), "--out", str(tmp_path / "r.SVG"))
+    assert "<svg" in open(svg, encoding="utf-8").read(2000)
+    (plain,) = cli(capsys, "sample", "--grid", "3", "--no-axes", "--run", str(run3), "--out", str(tmp_path / "p.svg"))
+    assert "<svg" in open(plain, encoding="utf-8").read(2000)
+    paths = cli(capsys, "interpolate", "--steps", "3", "--run", str(run3), "--out", str(tmp_path / "line.pdf"))
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["line.pdf", "line.gif"]
+
+
+def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkeypatch, tmp_path):
+    from vae_cli.figures import training_figures
+    from vae_cli.runs.view import RunView
+
+    view = RunView(str(run3))
+    test = view.split("test")
+    seen = {}
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda *a, **k: seen.update(k))
+    monkeypatch.setattr(training_figures, "progress_gif", lambda run_dir: None)
+    history = {"epoch": [1], "objective": [1.0], "reconstruction_loss": [1.0], "kl_loss": [0.0]}
+    training_figures.save_final_figures(
+        tmp_path, view.encoder, view.decoder, history, 1.0, "x", 3, test.images, test.labels, view.class_names, 1
+    )
+    variance = latents.encode_means(view.encoder, test.images).var(axis=0)
+    assert sorted(seen["dims"]) == sorted(np.argsort(variance)[-2:].tolist())
+    assert seen["why_dims"] == "the two most active"
 
 
 def test_bad_figure_requests_are_one_line(capsys, run3):
@@ -217,8 +256,9 @@ def test_bad_figure_requests_are_one_line(capsys, run3):
         (["sample", "--range", "cubic:1:2"], "expected ppf:LOW:HIGH"),
         (["interpolate", "--from", "100000"], "the test set has images 0 to 63"),
         (["traverse", "--dim", "3"], "latent dimensions are 0 to 2"),
-        (["sample", "--out", "grid.txt"], "ending in .png"),
-        (["interpolate", "--out", "strip.gif"], "ending in .png"),
+        (["sample", "--out", "grid.txt"], "ending in .png, .pdf or .svg"),
+        (["interpolate", "--out", "strip.gif"], "ending in .png, .pdf or .svg"),
+        (["evaluate", "--out", "kl.jpg"], "ending in .png, .pdf or .svg"),
     ):
         assert main(args + ["--run", str(run3)]) == 2
         err = capsys.readouterr().err
@@ -283,7 +323,7 @@ def test_titles_of_narrow_grids_wrap_after_the_run_description():
         (lambda view: from_run.sample_grid(view, 15), "--grid 15: 225 images of 512x512x3"),
         (lambda view: from_run.sample_random(view, 100), "--random 100: 100 images"),
         (lambda view: from_run.reconstruct(view, 50), "-n 50: 100 images"),
-        (lambda view: from_run.interpolate(view, steps=10), "--steps 10: 332 images"),
+        (lambda view: from_run.interpolate(view, steps=30), "--steps 30: 92 images"),
         (lambda view: from_run.traverse(view, steps=11), "--steps 11: 110 images"),
     ],
 )
@@ -314,9 +354,10 @@ def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, sh
     from vae_cli.figures import training_figures
 
     drawn = []
-    monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args: drawn.append(n))
-    monkeypatch.setattr(training_figures, "draw_latent", lambda *args: None)
-    monkeypatch.setattr(training_figures.plots, "save_loss_curves", lambda *args: None)
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args, **kwargs: drawn.append(n))
+    monkeypatch.setattr(training_figures, "draw_latent", lambda *args, **kwargs: None)
+    monkeypatch.setattr(training_figures.charts, "save_loss_curves", lambda *args: None)
+    monkeypatch.setattr(training_figures.latents, "encode_means", lambda *args: np.zeros((1, 2)))
     decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))
     training_figures.save_final_figures(tmp_path, None, decoder, {"epoch": [1]}, 1.0, "x", 2, None, None, [])
     assert drawn == [grid]

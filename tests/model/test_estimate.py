@@ -136,12 +136,19 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     run_dir = next(tmp_path.iterdir())
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run_dir), "--k", "20", "--samples", "2", "--limit", "16"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "binarize dynamic" in out and "NLL (IWAE, k=20" in out and "active units" in out
+    assert out.splitlines()[-1] == str(run_dir / "kl-per-dim-first16.png") and "16/16" in err  # a progress line
     assert main(["evaluate", "--run", str(run_dir), "--k", "0", "--binarize", "static", "--limit", "16"]) == 0
-    assert "binarize static (trained with dynamic)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "binarize static (trained with dynamic)" in out and out.endswith("kl-per-dim-first16-static.png\n")
+    assert main(["evaluate", "--run", str(run_dir), "--k", "5", "--samples", "1"]) == 0  # the defaults: 2,000 images
+    out = capsys.readouterr().out
+    assert "64 test images" in out and out.splitlines()[-1] == str(run_dir / "kl-per-dim.png")
+    assert main(["evaluate", "--run", str(run_dir), "--k", "5", "--samples", "1", "--limit", "all"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(run_dir / "kl-per-dim-all.png")
     recorded = json.loads((run_dir / "metrics.json").read_text())
-    assert set(recorded) == {"k20-samples2-dynamic-first16", "k0-samples10-static-first16"}
+    assert set(recorded) == {"k20-samples2-dynamic-first16", "k0-samples10-static-first16", "k5-samples1-dynamic"}
     entry = recorded["k20-samples2-dynamic-first16"]
     for key in (
         "date",
@@ -155,6 +162,7 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
         "nll",
         "active_units",
         "kl_per_dim",
+        "z_mean_variance",
         "versions",
         "precision",
     ):

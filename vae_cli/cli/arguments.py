@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import textwrap
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -10,9 +12,22 @@ from vae_cli import defaults
 from vae_cli.errors import cut, shown
 from vae_cli.limits import MAX_LATENT_VALUE, MAX_SEED
 
+HELP_WIDTH = 100  # columns of help text, however wide the terminal
+
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
-    """Shows "(default: X)" after every option that has a meaningful default and does not say it."""
+    """Shows "(default: X)" after every option that has a meaningful default and does not say it;
+    wraps to the terminal, at most HELP_WIDTH columns."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        if width is None:
+            width = min(HELP_WIDTH, shutil.get_terminal_size().columns - 2)
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # Never inside a file name or a package name: "kl-per-dim.png", "vae-cli[tsne]".
+        text = " ".join(text.split())
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -48,6 +63,12 @@ def int_between(low: int, high: int | None = None) -> Callable[[str], int]:
 
 positive_int = int_between(1)
 index = int_between(0)
+ALL = "all"
+
+
+def count_or_all(text: str) -> int | None:
+    """A positive count, or ``all`` (None): no limit."""
+    return None if text.strip().lower() == ALL else positive_int(text)
 
 
 def latent_span(text: str) -> float:
@@ -76,7 +97,9 @@ def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data:
     )
     parser.add_argument("--output-dir", metavar="DIR", default=defaults.OUTPUT_DIR, help="where to look for runs")
     if out_default:
-        parser.add_argument("--out", metavar="FILE", default=None, help=f"file to write (default: {out_default})")
+        parser.add_argument(
+            "--out", metavar="FILE", default=None, help=f"PNG, PDF or SVG file to write (default: {out_default})"
+        )
     if data:
         parser.add_argument(
             "--data-dir",

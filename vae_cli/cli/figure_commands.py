@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from vae_cli import defaults
@@ -34,7 +35,13 @@ def plot_latent(args: argparse.Namespace) -> int:
     from vae_cli.figures import from_run
 
     out = options.out_path(args.out)
-    return print_paths(from_run.plot_latent(run_view(args), args.method, args.split, args.limit, args.seed, out))
+    view = run_view(args)
+    if args.method == "tsne" and view.cfg.model.latent_dim <= 2:
+        latent = view.cfg.model.latent_dim
+        print(
+            f"vae plot-latent: the latent space is already {latent}-D; drawn as it is, without t-SNE", file=sys.stderr
+        )
+    return print_paths(from_run.plot_latent(view, args.method, args.split, args.limit, args.seed, out))
 
 
 def reconstruct(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ FLAGS = {
     "random": "--random",
     "n": "-n",
     "steps": "--steps",
+    "limit": "--limit",
 }
 
 
@@ -80,15 +81,19 @@ def grid_dims(text: str | None) -> tuple[int, int] | str | None:
     return dims
 
 
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")  # matplotlib writes each format its suffix names
+SUFFIX_TEXT = "ending in .png, .pdf or .svg"
+
+
 def out_path(text: str | None) -> Path | None:
-    """``--out``: a PNG file whose folder exists or can be created; checked before any work starts."""
+    """``--out``: a PNG, PDF or SVG file whose folder exists or can be created; checked before any work."""
     if not text:
         return None
     out = Path(text)
-    if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out {cut(text)}: figures are written as PNG; give a file name ending in .png")
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise ConfigError(f"--out {cut(text)}: figures are written as PNG, PDF or SVG; give a file name {SUFFIX_TEXT}")
     if out.is_dir():
-        raise ConfigError(f"--out {cut(text)} is a folder; give a file name ending in .png")
+        raise ConfigError(f"--out {cut(text)} is a folder; give a file name {SUFFIX_TEXT}")
     existing = next(p for p in out.parents if p.exists())  # missing folders are created
     if not existing.is_dir():
         raise ConfigError(f"--out {out}: {existing} is a file, not a folder")

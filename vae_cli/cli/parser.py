@@ -5,35 +5,54 @@ from __future__ import annotations
 import argparse
 
 from vae_cli import __version__, defaults, limits
-from vae_cli.cli import catalog_parsers
+from vae_cli.cli import catalog_parsers, figure_parsers
 from vae_cli.cli.arguments import (
+    HELP_WIDTH,
     Formatter,
     Parser,
     add_json,
     add_parser,
     add_run_args,
     add_seed,
-    index,
+    count_or_all,
     int_between,
-    latent_span,
-    positive_int,
 )
-from vae_cli.cli.options import GRID_RANGE_TEXT
-from vae_cli.defaults import GRID, TSNE_LIMIT
+
+
+def _key_table() -> str:
+    """Every config key with its default in YAML spelling and its meaning, wrapped to HELP_WIDTH."""
+    import textwrap
+
+    from vae_cli.config import describe_keys
+    from vae_cli.yamlfile import yaml_text
+
+    rows = [(key, yaml_text(default), help) for key, default, help in describe_keys()]
+    key_width = max(len(key) for key, _, _ in rows) + 2
+    default_width = max(len(default) for _, default, _ in rows) + 2
+    indent = 2 + key_width + default_width
+    lines = []
+    for key, default, help in rows:
+        wrapped = textwrap.wrap(help, HELP_WIDTH - indent) or [""]
+        lines.append(f"  {key:<{key_width}}{default:<{default_width}}{wrapped[0]}".rstrip())
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return "\n".join(lines)
 
 
 def _add_train(sub):
-    from vae_cli.config import describe_keys
-
-    keys = "\n".join(f"  {key:<30} {default!r:<14} {help}" for key, default, help in describe_keys())
     p = sub.add_parser(
         "train",
         formatter_class=Formatter,
         help="train a VAE and save a run folder",
-        description="Train a VAE from a YAML config; writes outputs/<name>-<timestamp>/.",
-        epilog=f"config keys (for the YAML file or --set), with defaults:\n{keys}",
+        description="Train a VAE from YAML configs; writes outputs/<name>-<timestamp>/.",
+        epilog=f"config keys (for the YAML file or --set), with defaults:\n{_key_table()}",
     )
-    p.add_argument("--config", metavar="FILE", default=None, help="YAML config (default: built-in defaults)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="YAML config; repeatable: later files win key by key (default: built-in defaults)",
+    )
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -46,166 +65,19 @@ def _add_train(sub):
         action="append",
         default=[],
         dest="overrides",
-        help="override a config key, value parsed as YAML; repeatable (e.g. --set train.epochs=3)",
+        help="override a config key, value parsed as YAML; repeatable, wins over the files (e.g. --set train.epochs=3)",
     )
     p.add_argument(
         "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
     )
     add_json(p)
+    p.add_argument("--output-dir", metavar="DIR", default=None, help="parent folder of the run folders (= output.dir)")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as YAML, each key's source in a comment; train nothing, write nothing",
+    )
     p.set_defaults(command="train")
-
-
-def _add_sample(sub):
-    p = add_parser(
-        sub,
-        "sample",
-        "decode a latent grid, or random samples, into one PNG",
-        "Decode an N x N grid over two latent dimensions (default), or N random draws from the prior.",
-    )
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument(
-        "--grid",
-        metavar="N",
-        type=int_between(1, limits.MAX_GRID),
-        default=None,
-        help=f"grid size per side, at most {limits.MAX_GRID} (default: {GRID})",
-    )
-    kind.add_argument(
-        "--random",
-        metavar="N",
-        type=int_between(1, limits.MAX_RANDOM),
-        default=None,
-        help=f"N images from z ~ N(0, I), at most {limits.MAX_RANDOM:,}",
-    )
-    p.add_argument(
-        "--range",
-        metavar="SPEC",
-        default=GRID_RANGE_TEXT,
-        dest="range_text",
-        help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX (within "
-        f"+-{limits.MAX_LATENT_VALUE:g}), or data[:LOW:HIGH] (percentiles of the test set's z_mean)",
-    )
-    p.add_argument(
-        "--dims",
-        metavar="I,J",
-        default=None,
-        help="the two latent dimensions the grid varies, or 'active': the two whose z_mean varies most "
-        "over test images (default: 0,1)",
-    )
-    p.add_argument("--no-axes", action="store_true", help="the grid's pixels alone, no title or ticks (for papers)")
-    add_seed(p, "the random samples")
-    add_run_args(p, "grid.png, grid-<options>.png or random-N-seedS.png in the run folder")
-
-
-def _add_plot_latent(sub):
-    p = add_parser(
-        sub,
-        "plot-latent",
-        "scatter latent means coloured by class",
-        "Encode a data split and plot z_mean coloured by label; latent_dim > 2 is projected to 2-D.",
-    )
-    p.add_argument(
-        "--method",
-        choices=["pca", "tsne"],
-        default="pca",
-        help="2-D projection when latent_dim > 2 (t-SNE: exact, NumPy, on --limit points)",
-    )
-    p.add_argument("--split", choices=["test", "train"], default="test", help="which images to encode")
-    p.add_argument(
-        "--limit",
-        metavar="N",
-        type=positive_int,
-        default=None,
-        help=f"a random N of the split's images (default: all; {TSNE_LIMIT} for tsne)",
-    )
-    add_seed(p, "the --limit images and the t-SNE start")
-    add_run_args(p, "latent.png or latent-<options>.png in the run folder")
-
-
-def _add_reconstruct(sub):
-    p = add_parser(
-        sub,
-        "reconstruct",
-        "test images above their reconstructions",
-        "Pick test images covering every class (seeded) and show them above their decodings of z_mean.",
-    )
-    p.add_argument(
-        "-n",
-        metavar="N",
-        type=int_between(1, limits.MAX_RECONSTRUCT),
-        default=defaults.RECONSTRUCT_COUNT,
-        help=f"how many test images, at most {limits.MAX_RECONSTRUCT}",
-    )
-    add_seed(p, "the test images")
-    add_run_args(p, "reconstructions.png, or reconstructions-N-seedS.png, in the run folder")
-
-
-def _add_interpolate(sub):
-    p = add_parser(
-        sub,
-        "interpolate",
-        "decode the straight line between two test images' latent means",
-        "Encode two test images, decode evenly spaced points between their z_means; PNG strip and GIF.",
-    )
-    p.add_argument(
-        "--from",
-        metavar="I",
-        type=index,
-        default=None,
-        dest="start",
-        help="test image index to start from (default: random, seeded)",
-    )
-    p.add_argument(
-        "--to",
-        metavar="J",
-        type=index,
-        default=None,
-        dest="end",
-        help="test image index to end at (default: random of another class)",
-    )
-    p.add_argument(
-        "--steps",
-        metavar="N",
-        type=int_between(2, limits.MAX_INTERPOLATE_STEPS),
-        default=defaults.INTERPOLATE_STEPS,
-        help=f"decoded points, ends included; at most {limits.MAX_INTERPOLATE_STEPS}",
-    )
-    add_seed(p, "the images when --from/--to are not given")
-    add_run_args(p, "interpolation-I-J[-Nsteps].png and .gif in the run folder")
-
-
-def _add_traverse(sub):
-    p = add_parser(
-        sub,
-        "traverse",
-        "vary one latent dimension at a time around a test image",
-        "Decode a test image's z_mean with one dimension moved in steps; one row per dimension.",
-    )
-    p.add_argument(
-        "--dim",
-        metavar="K",
-        type=index,
-        default=None,
-        help=f"only this dimension (default: all, or the {defaults.TRAVERSE_MAX_DIMS} most active when "
-        f"latent_dim > {defaults.TRAVERSE_MAX_DIMS})",
-    )
-    p.add_argument("--index", metavar="I", type=index, default=None, help="test image index (default: random, seeded)")
-    p.add_argument(
-        "--steps",
-        metavar="N",
-        type=int_between(2, limits.MAX_TRAVERSE_STEPS),
-        default=defaults.TRAVERSE_STEPS,
-        help=f"values per dimension, at most {limits.MAX_TRAVERSE_STEPS}",
-    )
-    p.add_argument(
-        "--span",
-        metavar="S",
-        type=latent_span,
-        default=defaults.TRAVERSE_SPAN,
-        help=f"move each dimension by -S..+S; S at most {limits.MAX_LATENT_VALUE:g}",
-    )
-    add_seed(p, "the test image")
-    add_run_args(p, "traverse-I[-dimK][-Nsteps][-spanS].png in the run folder")
 
 
 def _add_evaluate(sub):
@@ -213,8 +85,10 @@ def _add_evaluate(sub):
         sub,
         "evaluate",
         "test-set -ELBO, importance-weighted NLL, KL per dimension, active units",
-        "Measure a run on the test set in nats per image (beta = 1 whatever the training beta) and record\n"
-        "the numbers in the run's metrics.json.",
+        "Measure a run on the test set in nats per image (beta = 1 whatever the training beta), record\n"
+        "the numbers in the run's metrics.json and draw the KL of each latent dimension. The defaults\n"
+        "take minutes; the time is estimated on stderr after a first chunk. For published comparisons:\n"
+        "--k 5000 --limit all.",
     )
     p.add_argument(
         "--k",
@@ -239,12 +113,13 @@ def _add_evaluate(sub):
     p.add_argument(
         "--limit",
         metavar="N",
-        type=positive_int,
-        default=None,
-        help="only the first N test images, for a quick estimate",
+        type=count_or_all,
+        default=defaults.EVALUATE_LIMIT,
+        help=f"only the first N test images; 'all': the whole test set, as papers report "
+        f"(default: {defaults.EVALUATE_LIMIT})",
     )
     add_seed(p, "the Monte Carlo samples")
-    add_run_args(p, None)
+    add_run_args(p, "kl-per-dim.png, or kl-per-dim-<options>.png, in the run folder")
     add_json(p)
 
 
@@ -271,11 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for add in (
         _add_train,
-        _add_sample,
-        _add_plot_latent,
-        _add_reconstruct,
-        _add_interpolate,
-        _add_traverse,
+        figure_parsers.add_sample,
+        figure_parsers.add_plot_latent,
+        figure_parsers.add_reconstruct,
+        figure_parsers.add_interpolate,
+        figure_parsers.add_traverse,
         _add_evaluate,
         _add_show,
         catalog_parsers.add_list,

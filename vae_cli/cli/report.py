@@ -26,6 +26,7 @@ _FIXES = {
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
     "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
+    "install_tsne": '; install it with: pip install "vae-cli[tsne]", or use --method pca',
 }
 
 
@@ -71,6 +72,16 @@ def print_train_result(result: Any) -> None:
         print(f"  {result.run_dir / name}")
     for command in ("show", "reconstruct", "sample --random 64", "interpolate", "traverse"):
         print(f"  vae {command} --run {result.run_dir}")
+
+
+def print_config(cfg: Any, sources: dict[str, str]) -> None:
+    """The resolved config as YAML that ``--config`` reads back, each key's source as a comment."""
+    from vae_cli.config import to_dict
+    from vae_cli.yamlfile import annotated_yaml
+
+    print("# The resolved config. After each key, where its value came from: a --config file (later files")
+    print("# win), --set, --data-dir or --output-dir (these win over the files), or the built-in default.")
+    print(annotated_yaml(to_dict(cfg), sources), end="")
 
 
 def print_evaluation(run_dir: Path, evaluation: Any) -> None:

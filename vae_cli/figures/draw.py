@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from vae_cli.defaults import SEED
-from vae_cli.figures import latents, plots
+from vae_cli.figures import charts, latents, plots
 from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
 
 
@@ -26,8 +26,12 @@ def draw_manifold(
     dims: tuple[int, int] = (0, 1),
     z_means: np.ndarray | None = None,
     axes: bool = True,
+    why_dims: str = "",
 ) -> np.ndarray:
-    """Decodes an n x n grid; ``z_means`` (test-set means) are needed for the ``data`` range."""
+    """Decodes an n x n grid; ``z_means`` (test-set means) are needed for the ``data`` range.
+
+    ``why_dims`` says in the title why these two dimensions ("the two most active").
+    """
     latent_dim = decoder.input.shape[-1]
     kind, low, high = rng
     xs = latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[0]])
@@ -39,7 +43,8 @@ def draw_manifold(
     images = latents.batched(decoder, latents.manifold_latents(xs, ys, latent_dim, dims))
     title += f"\n{latents.describe_range(kind, low, high)}"
     if latent_dim > 2:
-        title += f"; z[{dims[0]}], z[{dims[1]}] varied, the other {latent_dim - 2} held at 0"
+        why = f" ({why_dims})" if why_dims else ""
+        title += f"; z[{dims[0]}], z[{dims[1]}] varied{why}, the other {latent_dim - 2} held at 0"
     elif latent_dim == 1:
         title += "; the latent is 1-D, so every row is the same"
     plots.save_manifold(path, images, xs, ys[::-1], title, f"z[{dims[0]}]", f"z[{dims[1]}]", axes=axes)
@@ -55,23 +60,26 @@ def draw_latent(
     path: Path,
     method: str = "pca",
     seed: int = SEED,
+    z_mean: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The latent means of ``images`` coloured by label; larger latents projected by PCA or t-SNE."""
-    z_mean = latents.encode_means(encoder, images)
+    """The latent means of ``images`` (or the given ``z_mean``) coloured by label; larger latents
+    projected by PCA or t-SNE, a 2-D latent space drawn as it is whatever the method."""
+    if z_mean is None:
+        z_mean = latents.encode_means(encoder, images)
+    if z_mean.shape[1] <= 2 and method == "tsne":
+        title += f"\nthe latent space is already {z_mean.shape[1]}-D: drawn as it is, without t-SNE"
     if z_mean.shape[1] == 2:
         points, axis_labels = z_mean, ("z_mean[0]", "z_mean[1]")
     elif z_mean.shape[1] == 1:
         points = np.stack([z_mean[:, 0], np.random.default_rng(0).uniform(-0.5, 0.5, len(z_mean))], axis=1)
         axis_labels = ("z_mean[0]", "random jitter (latent is 1-D)")
     elif method == "tsne":
-        from vae_cli.figures.tsne import tsne
-
-        points = tsne(z_mean, seed=seed)
+        points = latents.tsne_2d(z_mean, seed=seed)
         axis_labels = ("t-SNE 1", "t-SNE 2")
         title += f"\nt-SNE of the {z_mean.shape[1]}-D latent means (distances between clusters mean little)"
     else:
         points, var = latents.pca_2d(z_mean)
         axis_labels = tuple(f"PC {i + 1} of z_mean ({100 * v:.0f}% of variance)" for i, v in enumerate(var))
         title += f"\nPCA projection of the {z_mean.shape[1]}-D latent means"
-    plots.save_latent_scatter(path, points, labels, class_names, title, axis_labels)
+    charts.save_latent_scatter(path, points, labels, class_names, title, axis_labels)
     return z_mean

@@ -9,18 +9,22 @@ another. TensorFlow is imported by the run view, never at module import.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vae_cli import defaults
 from vae_cli.errors import RequestError
-from vae_cli.figures import latents, plots
+from vae_cli.figures import charts, latents, plots
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
 from vae_cli.limits import MAX_FIGURE_PIXELS
 from vae_cli.runs.view import RunView
 
-GIF_SCALE = 4  # 28-pixel frames are too small to watch
+if TYPE_CHECKING:  # the evaluation module loads Keras
+    from vae_cli.runs.evaluation import Evaluation
+
+GIF_SIDE = 112  # pixels on the frames' shorter side: 28-pixel frames are enlarged 4 times, 8-pixel ones 14
 ACTIVE = "active"  # the grid's dimensions: the two whose z_mean varies most
 
 
@@ -91,7 +95,8 @@ def sample_grid(
         + ".png"
     )
     path = _path(view, out, name)
-    draw_manifold(view.decoder, n, _title(view, "decoded latent grid"), path, rng, dims, z_means, axes)
+    why = "the two most active" if active else ""
+    draw_manifold(view.decoder, n, _title(view, "decoded latent grid"), path, rng, dims, z_means, axes, why)
     return [path]
 
 
@@ -113,9 +118,14 @@ def plot_latent(
     seed: int = defaults.SEED,
     out: Path | None = None,
 ) -> list[Path]:
-    """A split's latent means coloured by class (a random ``limit`` of them, if given)."""
-    if method == "tsne" and limit is None:
-        limit = defaults.TSNE_LIMIT
+    """A split's latent means coloured by class (a random ``limit`` of them, if given).
+
+    t-SNE (openTSNE, an optional dependency) maps every point unless ``limit`` says otherwise; a latent
+    space of 2 dimensions or fewer is drawn as it is, under a name that says so.
+    """
+    flat = view.cfg.model.latent_dim <= 2
+    if method == "tsne" and not flat:
+        latents.require_tsne()
 
     def pick(count: int) -> np.ndarray:
         if limit is None or limit >= count:
@@ -123,17 +133,41 @@ def plot_latent(
         return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
 
     data = view.split(split, pick)
+    shown_as = f"{view.cfg.model.latent_dim}d" if method == "tsne" and flat else method
     default = method == "pca" and split == "test" and limit is None
-    seeded = limit is not None or method == "tsne"  # the seed picks the subset and the t-SNE start
+    seeded = limit is not None or shown_as == "tsne"  # the seed picks the subset and the t-SNE start
     name = (
         "latent.png"
         if default
-        else "latent" + _suffix(method, split, limit and str(limit), seeded and seed and f"seed{seed}") + ".png"
+        else "latent" + _suffix(shown_as, split, limit and str(limit), seeded and seed and f"seed{seed}") + ".png"
     )
     path = _path(view, out, name)
     shown, total = len(data.labels), view.manifest["dataset"].get(f"{split}_images", len(data.labels))
     what = f"{split}-set latent means" + (f" ({shown} of {total} images)" if shown < total else "")
     draw_latent(view.encoder, data.images, data.labels, view.class_names, _title(view, what), path, method, seed)
+    return [path]
+
+
+def kl_per_dim(
+    view: RunView, evaluation: Evaluation, limit: int | None = defaults.EVALUATE_LIMIT, out: Path | None = None
+) -> list[Path]:
+    """A bar chart of an evaluation's KL per latent dimension, the active dimensions marked.
+
+    ``limit`` is the evaluation's request (None: all test images); other requests than the default get
+    their own file name.
+    """
+    from vae_cli.model.estimate import ACTIVE_THRESHOLD
+
+    metrics = evaluation.metrics
+    images = "" if limit == defaults.EVALUATE_LIMIT else "all" if limit is None else f"first{limit}"
+    other = evaluation.binarize != evaluation.trained_with_binarize and evaluation.binarize
+    path = _path(view, out, "kl-per-dim" + _suffix(images, other) + ".png")
+    active = [v > ACTIVE_THRESHOLD for v in evaluation.z_mean_variance]
+    what = (
+        f"KL per latent dimension over {metrics.images} test images, {sum(active)} of {len(active)} active "
+        f"(variance of z_mean > {ACTIVE_THRESHOLD:g})"
+    )
+    charts.save_kl_per_dim(path, metrics.kl_per_dim, active, _title(view, what))
     return [path]
 
 
@@ -168,7 +202,8 @@ def interpolate(
     out: Path | None = None,
 ) -> list[Path]:
     """The straight line between two test images' latent means, decoded: a PNG strip and a GIF."""
-    _check_size(view, "steps", steps, steps + 2 + 2 * steps * GIF_SCALE**2)  # the strip, then the GIF's frames
+    scale = _gif_scale(view.decoder.output.shape[1:3])
+    _check_size(view, "steps", steps, steps + 2 + 2 * steps * scale**2)  # the strip, then the GIF's frames
     test = view.split("test")
     start, end = _pair(test.labels, start, end, seed)
     originals = test.images[[start, end]]
@@ -180,12 +215,17 @@ def interpolate(
     labels = [f"#{start}"] + [f"t={t:.2f}" for t in np.linspace(0, 1, steps)] + [f"#{end}"]
     what = f"straight line from z_mean of test image #{start} to #{end} ({steps} steps)"
     plots.save_rows(png, [row], ["decoded"], _title(view, what), labels, highlight_cols=(0, steps + 1))
-    big = np.repeat(np.repeat(frames, GIF_SCALE, axis=1), GIF_SCALE, axis=2)
+    big = np.repeat(np.repeat(frames, scale, axis=1), scale, axis=2)
     there_and_back = np.concatenate([big, big[-2:0:-1]])
     durations = [700 if i in (0, steps - 1) else 120 for i in range(steps)] + [120] * (steps - 2)
     gif = png.with_suffix(".gif")
     plots.save_gif(gif, there_and_back, durations)
     return [png, gif]
+
+
+def _gif_scale(image_size: tuple[int, int]) -> int:
+    """How many times the GIF enlarges each frame, so that its shorter side is about ``GIF_SIDE``."""
+    return max(1, round(GIF_SIDE / min(image_size)))
 
 
 def _check_index(parameter: str, index: int | None, count: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from vae_cli.defaults import GRID_RANGE
+from vae_cli.errors import Fix, RequestError, VaeError
 
 
 class GridRange(NamedTuple):
@@ -86,6 +87,24 @@ def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         projected = np.pad(projected, ((0, 0), (0, 2 - projected.shape[1])))
         var = np.pad(var, (0, 2))
     return projected, var[:2]
+
+
+def require_tsne() -> None:
+    """Stops before any work when openTSNE, an optional dependency, is not installed."""
+    try:
+        import openTSNE  # noqa: F401
+    except ImportError:
+        raise VaeError("t-SNE needs the openTSNE package, which is not installed", Fix("install_tsne")) from None
+
+
+def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A 2-D t-SNE map of ``points`` by openTSNE (FFT-accelerated, n log n), on every core."""
+    from openTSNE import TSNE
+
+    if len(points) < 4:
+        raise RequestError("limit", len(points), ": t-SNE needs at least 4 points")
+    perplexity = min(30.0, (len(points) - 1) / 3)  # openTSNE warns and lowers it for small sets anyway
+    return np.asarray(TSNE(perplexity=perplexity, n_jobs=-1, random_state=seed).fit(points.astype(np.float64)))
 
 
 # ---------------------------------------------------- picking test images

@@ -1,11 +1,16 @@
-"""Every figure of the tool, drawn with matplotlib's Agg backend and saved atomically.
+"""The image figures (grids, rows of images, GIFs), drawn with matplotlib's Agg backend and saved
+atomically in the format the file name asks for (PNG, PDF or SVG).
 
 Functions take arrays, not models: the callers decode each figure's images in
-one batched pass and hand them over.
+one batched pass and hand them over. Sizes follow the images: small images
+(8x8) are enlarged until a cell can be seen, large ones (128x128) are shown
+smaller so that a figure stays on a screen, and tick labels are thinned so
+that they never run into each other.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -15,12 +20,32 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vae_cli.runs.atomic import atomic_write  # noqa: E402
 
 DPI = 100
+MIN_CELL_PX = 56  # the smaller side of an image cell on screen: an 8x8 image is enlarged 7 times
+MAX_FIGURE_PX = 1400  # the longest run of cells on screen: larger images are shown smaller
+CHAR_WIDTH, LINE_HEIGHT = 0.6, 1.5  # a label's width per character and its line height, in font sizes
+
+
+def cell_scale(h: int, w: int, rows: int, cols: int, upscale: float = 2.0) -> float:
+    """Screen pixels per image pixel for a rows x cols grid of h x w images."""
+    scale = max(upscale, MIN_CELL_PX / min(h, w))
+    return min(scale, MAX_FIGURE_PX / (cols * w), MAX_FIGURE_PX / (rows * h))
+
+
+def label_step(label_chars: int, spacing_in: float, fontsize: float, vertical: bool = False) -> int:
+    """Show every how-many-th of evenly spaced labels (``spacing_in`` inches apart) so none overlap."""
+    size = fontsize * (LINE_HEIGHT if vertical else CHAR_WIDTH * label_chars) / 72 + 0.1
+    return max(1, math.ceil(size / max(spacing_in, 1e-6)))
+
+
+def wrap_title(title: str, width_in: float, fontsize: float = 10) -> str:
+    """Each line of ``title`` wrapped to ``width_in`` inches of text at ``fontsize``."""
+    chars = max(20, int(width_in * 72 / (fontsize * 0.55)))
+    return "\n".join(_wrap(line, chars) for line in title.split("\n"))
 
 
 def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0) -> np.ndarray:
@@ -42,12 +67,15 @@ def pad_to(images: np.ndarray, count: int) -> np.ndarray:
     return images if missing <= 0 else np.concatenate([images, np.ones((missing, *images.shape[1:]), images.dtype)])
 
 
-def _show(ax, canvas):
+def _show(ax, canvas, scale=1.0):
+    """Sharp pixels when enlarged; smoothed when shown smaller, where nearest-neighbour would alias."""
     grey = canvas.ndim == 2
-    ax.imshow(canvas, cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    how = "nearest" if scale >= 1 else "antialiased"
+    ax.imshow(np.clip(canvas, 0, 1), cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation=how)
 
 
-def _save(fig, path, tight=True):
+def save_figure(fig: Any, path: Path, tight: bool = True) -> Path:
+    """Writes ``fig`` atomically in the format of ``path``'s suffix, then closes it."""
     try:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight" if tight else None))
     finally:
@@ -80,16 +108,24 @@ def save_manifold(
     canvas = tile(images, rows, cols)
     if not axes:
         return save_plain(path, canvas)
-    size = max(4.0, min(12.0, cols * w / 45))
-    fig, ax = plt.subplots(figsize=(size + 0.8, size + 0.8))
-    _show(ax, canvas)
-    step = max(1, cols // 8)
-    ax.set_xticks(np.arange(cols)[::step] * w + (w - 1) / 2, _tick_labels(x_values[::step]))
-    ax.set_yticks(np.arange(rows)[::step] * h + (h - 1) / 2, _tick_labels(y_values[::step]))
+    scale = cell_scale(h, w, rows, cols)
+    cell_w, cell_h = w * scale / DPI, h * scale / DPI
+    width, height = cols * cell_w, rows * cell_h
+    title = wrap_title(title, max(width, 4.0))
+    top = 0.3 + 0.2 * (title.count("\n") + 1)
+    fig_w, fig_h = width + 1.2, height + 0.8 + top  # room for the ticks, the labels and the title
+    ax = plt.figure(figsize=(fig_w, fig_h)).add_axes((1.0 / fig_w, 0.7 / fig_h, width / fig_w, height / fig_h))
+    fig = ax.figure
+    _show(ax, canvas, scale)
+    x_labels, y_labels = _tick_labels(x_values), _tick_labels(y_values)
+    sx = label_step(max(map(len, x_labels)), cell_w, 9)
+    sy = label_step(1, cell_h, 9, vertical=True)
+    ax.set_xticks(np.arange(cols)[::sx] * w + (w - 1) / 2, x_labels[::sx], fontsize=9)
+    ax.set_yticks(np.arange(rows)[::sy] * h + (h - 1) / 2, y_labels[::sy], fontsize=9)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _tick_labels(values):
@@ -97,26 +133,45 @@ def _tick_labels(values):
 
 
 def save_image_grid(path: Path, images: np.ndarray, cols: int, title: str | None = None, wrap: bool = True) -> Path:
-    """Images in a grid without axes (epoch samples, random samples).
-
-    The figure size depends only on the grid's shape, so the per-epoch sample
-    images share one size and stack into the progress GIF.
-    """
+    """Images in a grid without axes (random samples)."""
     rows = int(np.ceil(len(images) / cols))
-    images = pad_to(images, rows * cols)
-    canvas = tile(images, rows, cols, pad=1)
-    width = max(3.0, cols * 0.45)
+    h, w = images.shape[1:3]
+    canvas = tile(pad_to(images, rows * cols), rows, cols, pad=1)
+    return _save_canvas(path, canvas, cell_scale(h, w, rows, cols), title, wrap)
+
+
+def save_epoch_frame(
+    path: Path, samples: np.ndarray, cols: int, originals: np.ndarray, reconstructions: np.ndarray, title: str
+) -> Path:
+    """One epoch's frame of the progress GIF: the fixed prior samples, and under them fixed test images
+    above their reconstructions. Its size depends only on the images' shape and count, so every
+    epoch's frame has the same size."""
+    rows = int(np.ceil(len(samples) / cols))
+    h, w = samples.shape[1:3]
+    top = tile(pad_to(samples, rows * cols), rows, cols, pad=1)
+    strip = tile(np.concatenate([pad_to(originals[:cols], cols), pad_to(reconstructions[:cols], cols)]), 2, cols, 1)
+    scale = cell_scale(h, w, rows + 2, cols)
+    gap = math.ceil(0.22 * DPI / scale)  # canvas rows that show as 0.22 inches: room for the caption
+    canvas = np.concatenate([top, np.ones((gap, *top.shape[1:]), top.dtype), strip])
+    caption = (top.shape[1] / 2, top.shape[0] + gap / 2, "test images and their reconstructions")
+    return _save_canvas(path, canvas, scale, title, wrap=False, caption=caption)
+
+
+def _save_canvas(path, canvas, scale, title, wrap, caption=None):
+    width = max(3.0, canvas.shape[1] * scale / DPI)
     image_height = width * canvas.shape[0] / canvas.shape[1]
-    if title and wrap:  # narrow grids would crop a one-line title; about 5.5 points per character at size 9
-        title = _wrap(title, int(width * 72 / 5.5))
+    if title and wrap:  # narrow grids would crop a one-line title
+        title = wrap_title(title, width, fontsize=9)
     band = 0.2 + 0.15 * title.count("\n") + 0.15 if title else 0.0
     fig = plt.figure(figsize=(width, image_height + band))
     ax = fig.add_axes((0.0, 0.0, 1.0, image_height / (image_height + band)))
-    _show(ax, canvas)
+    _show(ax, canvas, scale)
     ax.set_axis_off()
+    if caption:
+        ax.text(*caption, ha="center", va="center", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9, y=0.995, va="top")
-    return _save(fig, path, tight=False)
+    return save_figure(fig, path, tight=False)
 
 
 def _wrap(title, chars):
@@ -142,14 +197,16 @@ def save_rows(
     """
     n_rows, n_cols = len(rows), len(rows[0])
     h, w = rows[0].shape[1:3]
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.2, 0.9 * n_rows + 0.7), squeeze=False)
+    scale = cell_scale(h, w, n_rows, n_cols, upscale=3.0)
+    cell_w, cell_h = w * scale / DPI + 0.06, h * scale / DPI + 0.06  # a little space between cells
+    title = wrap_title(title, n_cols * cell_w + 1.0)
+    label_every = 1 if col_labels is None else label_step(max(map(len, col_labels)), cell_w, 7)
+    size = (n_cols * cell_w + 1.2, n_rows * cell_h + 0.5 + 0.2 * (title.count("\n") + 1))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=size, squeeze=False)
     for r, images in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r, c]
-            image = images[c][..., 0] if images.shape[-1] == 1 else images[c]
-            ax.imshow(
-                np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
-            )
+            _show(ax, images[c][..., 0] if images.shape[-1] == 1 else images[c], scale)
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
@@ -158,11 +215,11 @@ def save_rows(
                 spine.set_linewidth(2)
             if c == 0:
                 ax.set_ylabel(row_labels[r], fontsize=8, rotation=0, ha="right", va="center")
-            if col_labels is not None and r == n_rows - 1:
+            if col_labels is not None and r == n_rows - 1 and c % label_every == 0:
                 ax.set_xlabel(col_labels[c], fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def save_gif(path: Path, frames: Any, durations_ms: list[int]) -> Path:
@@ -191,59 +248,3 @@ def read_png(path: Path) -> np.ndarray:
     import matplotlib.image
 
     return matplotlib.image.imread(path)
-
-
-def save_latent_scatter(
-    path: Path,
-    points: np.ndarray,
-    labels: np.ndarray,
-    class_names: list[str],
-    title: str,
-    axis_labels: tuple[str, str] = ("z[0]", "z[1]"),
-) -> Path:
-    """2-D latent points coloured by class, with a legend of class names."""
-    fig, ax = plt.subplots(figsize=(8.5, 7))
-    cmap = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
-    order = np.random.default_rng(0).permutation(len(points))  # no class painted over the others
-    ax.scatter(
-        points[order, 0],
-        points[order, 1],
-        c=labels[order],
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=cmap.N - 0.5,
-        s=3,
-        alpha=0.7,
-        linewidths=0,
-    )
-    handles = [
-        plt.Line2D([], [], marker="o", linestyle="", markersize=6, color=cmap(i), label=name)
-        for i, name in enumerate(class_names)
-    ]
-    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
-    ax.set_xlabel(axis_labels[0])
-    ax.set_ylabel(axis_labels[1])
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.2)
-    return _save(fig, path)
-
-
-def save_loss_curves(path: Path, history: dict, title: str, beta: float = 1.0) -> Path:
-    """Objective, reconstruction and KL per epoch, train and validation, one panel each."""
-    epochs = np.asarray(history["epoch"])
-    objective = "-ELBO = reconstruction + KL" if beta == 1 else f"reconstruction + {beta:g} x KL"
-    parts = [("objective", objective), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, (key, label) in zip(axes, parts, strict=True):
-        ax.plot(epochs, history[key], marker="o", markersize=3, label="train")
-        if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="test")
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel("nats per image")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return _save(fig, path)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class Evaluation:
     trained_with_binarize: str
     likelihood: str
     path: Path  # the metrics.json it was recorded in
+    z_mean_variance: list[float]  # per dimension, over the images: above ACTIVE_THRESHOLD means active
 
 
 def decode_precision(manifest: dict) -> str:
@@ -72,6 +74,7 @@ def evaluate_run(
         log_sigma=log_sigma,
         precision=decode_precision(view.manifest),
     )
+    variance = _z_mean_variance(view.encoder, images)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": metrics.images,
@@ -86,12 +89,25 @@ def evaluate_run(
         "nll": metrics.nll,
         "active_units": metrics.active_units,
         "kl_per_dim": metrics.kl_per_dim,
+        "z_mean_variance": variance,
         "seconds": metrics.seconds,
         "precision": metrics.precision,
         "seed": seed,
         "versions": backend.versions(),
     }
-    key = f"k{k}-samples{samples}-{binarize}" + (f"-first{metrics.images}" if limit else "")
+    everything = metrics.images >= len(raw.images)
+    key = f"k{k}-samples{samples}-{binarize}" + ("" if everything else f"-first{metrics.images}")
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
-    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path)
+    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)
+
+
+def _z_mean_variance(encoder: Any, images: np.ndarray, batch: int = 1000) -> list[float]:
+    """Each latent dimension's variance of z_mean over ``images``: the active-unit criterion, per unit."""
+    import keras
+
+    means = [
+        keras.ops.convert_to_numpy(encoder(images[i : i + batch], training=False)[0])
+        for i in range(0, len(images), batch)
+    ]
+    return [float(v) for v in np.concatenate(means).astype(np.float64).var(axis=0)]

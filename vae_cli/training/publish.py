@@ -33,12 +33,13 @@ class Publisher:
         log: EpochLog,
         stopper: EarlyStopper,
         z_fixed: np.ndarray,
+        originals: np.ndarray,
         dataset_title: str,
         latent_dim: int,
         saved_epoch: int,
     ) -> None:
         self.dir, self.manifest, self.models = run_dir, manifest, models
-        self.log, self.stopper, self.z_fixed = log, stopper, z_fixed
+        self.log, self.stopper, self.z_fixed, self.originals = log, stopper, z_fixed, originals
         self.dataset_title, self.latent_dim = dataset_title, latent_dim
         self.saved_epoch = saved_epoch
         self.board: Board | None = None  # the TensorBoard log, when output.tensorboard is on
@@ -59,10 +60,11 @@ class Publisher:
         training = self.models.training_copy
         self.models.float32_copy.vae.set_weights(training.vae.get_weights())
         title = f"{self.dataset_title} · latent {self.latent_dim} · epoch {epoch}"
-        samples = epoch_samples_path(self.dir, epoch)
-        save_epoch_samples(self.models.float32_copy.decoder, self.z_fixed, samples, title)
+        final = self.models.float32_copy
+        path = epoch_samples_path(self.dir, epoch)
+        save_epoch_samples(final.encoder, final.decoder, self.z_fixed, self.originals, path, title)
         if self.board is not None:
-            self.board.add_image(epoch, samples)
+            self.board.add_image(epoch, path)
         self.publish(epoch)
         # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
         checkpoint.save(

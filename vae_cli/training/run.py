@@ -140,6 +140,7 @@ class _Run:
     """One run's models, callbacks and folder, from the first epoch to be trained to the finished run."""
 
     def __init__(self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None) -> None:
+        from vae_cli.figures.training_figures import epoch_images
         from vae_cli.training import callbacks as cb
         from vae_cli.training.pipeline import steps_per_epoch
         from vae_cli.training.publish import Publisher
@@ -158,6 +159,8 @@ class _Run:
         self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
         self.stop_signals = cb.StopSignals()
         z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
+        self.test_images = prepare(data.test.images, cfg.data.binarize)
+        shown = epoch_images(data.test.labels, SAMPLE_POINTS, train_cfg.seed)
         self.publisher = Publisher(
             run_dir,
             manifest,
@@ -165,6 +168,7 @@ class _Run:
             self.log,
             self.stopper,
             z.astype("float32"),
+            self.test_images[shown],
             data.title,
             cfg.model.latent_dim,
             self.first_epoch,
@@ -180,7 +184,6 @@ class _Run:
         if train_cfg.kl_warmup_epochs:
             steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
-        self.test_images = prepare(data.test.images, cfg.data.binarize)
 
     def train(self, verbose: int) -> TrainResult:
         tf = backend.load()
@@ -222,7 +225,8 @@ class _Run:
         from vae_cli.training.history import history_columns
 
         rows, stopper, final = self.log.rows, self.stopper, self.models.float32_copy
-        if self.cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
+        early = self.cfg.train.early_stopping_patience is not None
+        if early and stopper.best_weights is not None:
             final.vae.set_weights(stopper.best_weights)  # as EarlyStopping(restore_best_weights=True)
             best_epoch = stopper.best_epoch
         else:
@@ -243,6 +247,8 @@ class _Run:
                 self.test_images,
                 self.data.test.labels,
                 self.data.class_names,
+                stopper.best_epoch or None,
+                "its weights kept" if early else "the last epoch's weights kept",
             )
         except OSError as exc:
             self._save_failed(exc)
