@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from vae_cli.cli import figure_commands, run_commands, training_commands
+from vae_cli.cli import figure_commands, run_commands, training_commands, tuning_commands
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
 from vae_cli.errors import ConfigError, Interrupted, VaeError
@@ -27,6 +27,7 @@ _HANDLERS = {
     "traverse": figure_commands.traverse,
     "evaluate": run_commands.evaluate,
     "show": run_commands.show,
+    "tune": tuning_commands.tune,
 }
 
 

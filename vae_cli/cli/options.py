@@ -23,6 +23,7 @@ FLAGS = {
     "end": "--to",
     "index": "--index",
     "dim": "--dim",
+    "study": "--study",
 }
 
 

@@ -16,6 +16,7 @@ from vae_cli.cli.arguments import (
     positive_int,
 )
 from vae_cli.cli.options import GRID_RANGE_TEXT
+from vae_cli.cli.tuning_arguments import add_tune
 from vae_cli.defaults import GRID, TSNE_LIMIT
 
 
@@ -241,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=Formatter,
         description="Train Variational Autoencoders with Keras 3 and look at what they learned.",
         epilog="examples:\n  vae train --config configs/mnist.yaml\n  vae sample --grid 15\n  vae plot-latent\n"
-        "  vae reconstruct\n  vae show",
+        "  vae reconstruct\n  vae show\n"
+        "  vae tune --config configs/mnist.yaml --space configs/tune_mnist.yaml --trials 30",
     )
     parser.add_argument("--version", action="version", version=f"vae {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -254,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_traverse,
         _add_evaluate,
         _add_show,
+        add_tune,
     ):
         add(sub)
     return parser

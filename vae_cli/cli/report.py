@@ -22,6 +22,9 @@ _FIXES = {
     "start_again": "; start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
+    "space_file": "; pass an existing file to --space",
+    "tune_first": "; start a study with `vae tune --config FILE --space FILE --trials N`, or pass --study/--storage",
+    "tune_again": "; {first}continue with the same `vae tune` command: the study resumes where it stopped",
 }
 
 

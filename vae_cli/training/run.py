@@ -8,8 +8,8 @@ holds the last completed epoch, loadable, and a resumed run continues from it.
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,24 +38,41 @@ class TrainResult:
     seconds_per_epoch: float
     resumed_from: int = 0
     already_finished: bool = False
+    history: list[dict] = field(default_factory=list)  # one row per epoch, resumed ones included
 
 
-def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResult:
+@dataclass
+class Hooks:
+    """What a caller adds to a run (a tuning trial): entries of run.json, Keras callbacks that see
+    each epoch before it is saved, and a function told the run folder as soon as it exists."""
+
+    manifest: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)
+    on_folder: Callable[[Path], None] | None = None
+
+
+def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks | None = None) -> TrainResult:
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
+    hooks = hooks or Hooks()
     distribution.prepare_devices(cfg.train)
     # Everything that can fail on bad input happens before the run folder exists.
     data = load_data(cfg.data, seed=cfg.train.seed)
-    manifest = new_manifest(cfg, data, argv)
+    manifest = new_manifest(cfg, data, argv) | hooks.manifest
     run_dir = folder.create_run_dir(
         cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
     )
     write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
     write_json(run_dir / folder.MANIFEST, manifest)
-    return _Run(run_dir, cfg, data, manifest, None).train(verbose)
+    if hooks.on_folder:
+        hooks.on_folder(run_dir)
+    return _Run(run_dir, cfg, data, manifest, None, hooks.callbacks).train(verbose)
 
 
-def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -> TrainResult:
+def resume(
+    run_dir: str | Path, data_dir: str | None = None, verbose: int = 2, hooks: Hooks | None = None
+) -> TrainResult:
     """Continues an interrupted run from its last completed epoch."""
+    hooks = hooks or Hooks()
     run_dir = folder.existing_folder(run_dir)
     manifest = folder.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
@@ -87,13 +104,20 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
             "was trained on (sha256 in run.json)",
             Fix("point_data_dir"),
         )
-    return _Run(run_dir, cfg, data, manifest, state).train(verbose)
+    if hooks.manifest:
+        manifest.update(hooks.manifest)
+        write_json(run_dir / folder.MANIFEST, manifest)
+    if hooks.on_folder:
+        hooks.on_folder(run_dir)
+    return _Run(run_dir, cfg, data, manifest, state, hooks.callbacks).train(verbose)
 
 
 class _Run:
     """One run's models, callbacks and folder, from the first epoch to be trained to the finished run."""
 
-    def __init__(self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None) -> None:
+    def __init__(
+        self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None, extra: list = ()
+    ) -> None:
         from vae_cli.training import callbacks as cb
         from vae_cli.training.pipeline import steps_per_epoch
         from vae_cli.training.publish import Publisher
@@ -128,6 +152,7 @@ class _Run:
             self.ctrl_c,
             self.log,
             self.stopper,
+            *extra,  # after the log and early stopping, before the epoch is saved
             cb.EpochEnd(self.publisher.on_epoch),
         ]
         if train_cfg.kl_warmup_epochs:
@@ -209,7 +234,9 @@ class _Run:
         )
         write_json(self.dir / folder.MANIFEST, manifest)
         seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
-        return TrainResult(self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at)
+        return TrainResult(
+            self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at, history=list(rows)
+        )
 
     def _stopped(self, stop: Exception) -> None:
         done = len(self.log.rows)
