@@ -8,6 +8,7 @@ tick labels; the importances are Optuna's own numbers (PED-ANOVA).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.cm  # noqa: E402
+import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
 
 from vae_cli.runs.atomic import atomic_write  # noqa: E402
 from vae_cli.tuning.space import Dimension  # noqa: E402
@@ -43,30 +45,20 @@ def draw_all(study: Any, found: Any, dims: tuple[Dimension, ...]) -> tuple[list[
 
 def history(found: Any, points: list) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    low, top = _limits(points)
     complete = [r for r in points if r.state == "complete"]
-    pruned = [r for r in points if r.state == "pruned"]
+    _scatter(ax, [r.number for r in points], points, top, None)
     if complete:
-        ax.scatter(
-            [r.number for r in complete], [r.value for r in complete], color=_COMPLETE, label="complete", zorder=3
-        )
         best, xs, ys = math.inf, [], []
         for r in sorted(complete, key=lambda r: r.number):
             best = min(best, r.value)
             xs.append(r.number)
             ys.append(best)
         ax.step(xs, ys, where="post", color=_BEST, label="best so far")
-    if pruned:
-        ax.scatter(
-            [r.number for r in pruned],
-            [r.value for r in pruned],
-            marker="x",
-            color=_PRUNED,
-            label="pruned (last epoch)",
-        )
-    _clip(ax, [r.value for r in points])
+    ax.set_ylim(low, top)
     ax.set_xlabel("trial")
     ax.set_ylabel(OBJECTIVE)
-    ax.set_title(f"study {found.name}: {len(complete)} complete, {len(pruned)} pruned")
+    ax.set_title(f"study {found.name}: {len(complete)} complete, {len(points) - len(complete)} pruned")
     ax.legend(loc="best", fontsize=8)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
@@ -78,28 +70,16 @@ def parameters(found: Any, points: list, dims: tuple[Dimension, ...]) -> Path:
     dims = tuple(d for d in dims if any(d.key in r.params for r in points)) or (Dimension("(none)", "choice", ()),)
     cols = min(3, len(dims))
     rows = math.ceil(len(dims) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
-    numbers = [r.number for r in points]
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 0.8, 3.4 * rows), sharey=True, squeeze=False)
+    low, top = _limits(points)
+    colour = matplotlib.colors.Normalize(min(r.number for r in points), max(r.number for r in points) + 1e-9)
     for ax, d in zip(axes.flat, dims, strict=False):
         shown = [r for r in points if d.key in r.params]
         labels = d.labels() if d.kind == "choice" else None
         xs = [labels.index(r.params[d.key]) if labels else r.params[d.key] for r in shown]
-        colours = [r.number for r in shown]
-        for state, marker in (("complete", "o"), ("pruned", "x")):
-            keep = [i for i, r in enumerate(shown) if r.state == state]
-            if keep:
-                ax.scatter(
-                    [xs[i] for i in keep],
-                    [shown[i].value for i in keep],
-                    c=[colours[i] for i in keep],
-                    cmap="viridis",
-                    vmin=min(numbers),
-                    vmax=max(numbers) + 1e-9,
-                    marker=marker,
-                    s=28,
-                )
+        _scatter(ax, xs, shown, top, colour)
         best = found.best
-        if best is not None and d.key in best.params:
+        if best is not None and d.key in best.params and best.value <= top:
             x = labels.index(best.params[d.key]) if labels else best.params[d.key]
             ax.scatter([x], [best.value], s=140, facecolors="none", edgecolors=_BEST, linewidths=1.5)
         if labels:
@@ -111,16 +91,42 @@ def parameters(found: Any, points: list, dims: tuple[Dimension, ...]) -> Path:
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(dims) :]:
         ax.set_visible(False)
-    _clip(axes[0, 0], [r.value for r in points])
+    axes[0, 0].set_ylim(low, top)
     for ax in axes[:, 0]:
         ax.set_ylabel(OBJECTIVE)
+    fig.subplots_adjust(hspace=0.4)
+    fig.colorbar(matplotlib.cm.ScalarMappable(colour, "viridis"), ax=axes, label="trial", fraction=0.03)
     fig.suptitle(
-        f"study {found.name}: objective against each parameter (o complete, x pruned; colour: trial number; "
-        "red ring: best)",
+        f"study {found.name}: the objective against each parameter (o complete, x pruned, ^ above the plot; "
+        "red ring: the best)",
         fontsize=9,
     )
-    fig.tight_layout()
     return _save(fig, found.folder / PARAMS)
+
+
+def _limits(points: list) -> tuple[float, float]:
+    """The y range of the complete trials (a far outlier aside); what lies above is drawn on the top edge."""
+    values = sorted(r.value for r in points if r.state == "complete") or sorted(r.value for r in points)
+    low, high = values[0], values[-1]
+    typical = values[int(0.75 * (len(values) - 1))]
+    top = min(high, typical + 3 * max(typical - low, 1e-9))
+    margin = 0.08 * max(top - low, 1e-6)
+    return low - margin, top + margin
+
+
+def _scatter(ax: Any, xs: list, rows: list, top: float, colour: Any) -> None:
+    """Complete trials as dots, pruned ones as crosses; either above ``top`` as a triangle on the edge."""
+    for state, marker, label in (("complete", "o", "complete"), ("pruned", "x", "pruned (its last epoch)")):
+        for above in (False, True):
+            keep = [i for i, r in enumerate(rows) if r.state == state and (r.value > top) == above]
+            if not keep:
+                continue
+            style = {"c": [rows[i].number for i in keep], "cmap": "viridis", "norm": colour} if colour else {}
+            if not colour:
+                style = {"color": _COMPLETE if state == "complete" else _PRUNED}
+                style["label"] = label + (", above the plot" if above else "")
+            ys = [top if above else rows[i].value for i in keep]
+            ax.scatter([xs[i] for i in keep], ys, marker="^" if above else marker, s=28, clip_on=False, **style)
 
 
 def _range_axis(ax: Any, d: Dimension) -> None:
@@ -142,9 +148,13 @@ def importance(study: Any, found: Any) -> Path | str:
     import optuna
 
     try:
-        values = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            values = optuna.importance.get_param_importances(study)
     except (ValueError, RuntimeError, ZeroDivisionError) as exc:
         return f"parameter importances not drawn: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    if said:  # "too few trials", "... importances will be equal": nothing worth a figure
+        return f"parameter importances not drawn: Optuna says: {str(said[0].message).split('. ')[0]}"
     if not values:
         return "parameter importances not drawn: no complete trial varies a parameter yet"
     keys = list(values)[::-1]
@@ -163,18 +173,6 @@ def _complete(study: Any) -> int:
     from optuna.trial import TrialState
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-def _clip(ax: Any, values: list[float]) -> None:
-    """A diverged-looking trial far above the rest would squash them into a line: keep the rest readable."""
-    values = np.sort(np.asarray(values, dtype=float))
-    low, high = values[0], values[-1]
-    typical = values[min(len(values) - 1, int(0.75 * len(values)))]
-    top = min(high, typical + 3 * max(typical - low, 1e-9))
-    margin = 0.05 * max(top - low, 1e-6)
-    ax.set_ylim(low - margin, top + margin)
-    if top < high:
-        ax.text(0.01, 0.99, f"{int(np.sum(values > top))} above the top", transform=ax.transAxes, va="top", fontsize=8)
 
 
 def _finite(value: Any) -> bool:

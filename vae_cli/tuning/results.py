@@ -16,7 +16,7 @@ from vae_cli.config import dump_yaml, from_dict, set_dotted
 from vae_cli.runs.atomic import write_text
 from vae_cli.tuning import study as study_mod
 from vae_cli.tuning.space import Dimension, dimensions_from_spec
-from vae_cli.tuning.trial import EPOCHS, MESSAGE, RUN_DIR, SECONDS
+from vae_cli.tuning.trial import EPOCHS, MESSAGE, RUN_DIR, SECONDS, STOPPED
 
 BEST = "best.yaml"
 
@@ -24,7 +24,7 @@ BEST = "best.yaml"
 @dataclass
 class Row:
     number: int
-    state: str  # complete, pruned, diverged, invalid, failed, killed, running, waiting
+    state: str  # complete, pruned, diverged, invalid, killed (no heartbeat), stopped, running, waiting
     params: dict[str, Any]
     value: float | None  # the objective; a pruned trial's last reported value
     epochs: int | None
@@ -80,7 +80,8 @@ def findings(study: Any, url: str, folder: Path) -> Findings:
 def _row(t: Any, rerun_as: int | None, states: Any) -> Row:
     attrs = t.user_attrs
     if t.state == states.FAIL:
-        state = attrs.get(study_mod.OUTCOME) or ("killed" if rerun_as is not None else "failed")
+        died = "killed" if rerun_as is not None else "failed"  # no heartbeat: the process or machine died
+        state = attrs.get(study_mod.OUTCOME) or ("stopped" if attrs.get(STOPPED) else died)
     else:
         state = t.state.name.lower()
     value = t.value if t.state in (states.COMPLETE, states.PRUNED) else None
@@ -94,7 +95,7 @@ def _row(t: Any, rerun_as: int | None, states: Any) -> Row:
         attrs.get(RUN_DIR),
         t.system_attrs.get("failed_trial"),
         rerun_as,
-        attrs.get(MESSAGE, ""),
+        attrs.get(MESSAGE) or attrs.get(STOPPED) or "",
     )
 
 

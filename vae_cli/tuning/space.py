@@ -23,7 +23,6 @@ import dataclasses
 import difflib
 import types
 import typing
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,11 @@ import yaml
 
 from vae_cli.config import Config, from_dict, set_dotted
 from vae_cli.errors import ConfigError, Fix
+from vae_cli.tuning import algorithms
+from vae_cli.tuning.algorithms import PRUNERS, SAMPLERS
 from vae_cli.yamlfile import parse_yaml
 
 OBJECTIVES = {"validation_loss": "the best validation -ELBO of the trial, in nats per image"}
-PRUNERS = {"median": {"n_startup_trials": 5, "n_warmup_steps": 2}, "hyperband": {"min_resource": 1}, "none": {}}
-# Constant liar: trials running in parallel count as bad guesses, so workers spread out instead of crowding.
-SAMPLERS = {"tpe": {"constant_liar": True}, "random": {}}
 KINDS = ("choice", "uniform", "log_uniform", "int")
 TOP_KEYS = ("objective", "pruner", "sampler", "heartbeat_interval", "grace_period", "space")
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120
@@ -106,24 +104,10 @@ class Space:
         return base.train.epochs
 
     def make_pruner(self, base: Config) -> Any:
-        import optuna
-
-        args = PRUNERS[self.pruner] | self.pruner_args
-        with _quiet():
-            if self.pruner == "median":
-                return optuna.pruners.MedianPruner(**args)
-            if self.pruner == "hyperband":
-                return optuna.pruners.HyperbandPruner(**({"max_resource": self.max_epochs(base)} | args))
-            return optuna.pruners.NopPruner(**args)
+        return algorithms.pruner(self.pruner, self.pruner_args, self.max_epochs(base))
 
     def make_sampler(self) -> Any:
-        import optuna
-
-        args = SAMPLERS[self.sampler] | self.sampler_args
-        with _quiet():
-            if self.sampler == "tpe":
-                return optuna.samplers.TPESampler(**args)
-            return optuna.samplers.RandomSampler(**args)
+        return algorithms.sampler(self.sampler, self.sampler_args)
 
 
 def dimensions_from_spec(spec: dict) -> tuple[Dimension, ...]:
@@ -283,14 +267,3 @@ def _label(value):
 
 def _plain(values):
     return [v if not isinstance(v, tuple) else list(v) for v in values]
-
-
-class _quiet(warnings.catch_warnings):
-    """Optuna marks constant_liar and other arguments experimental and says so on every use."""
-
-    def __enter__(self) -> Any:
-        entered = super().__enter__()
-        import optuna
-
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return entered

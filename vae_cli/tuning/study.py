@@ -51,6 +51,19 @@ def shown(url: str) -> str:
         return url
 
 
+def with_driver(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3 by it, 2.0 psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if scheme != "postgresql" or not sep:
+        return url
+    import importlib.util
+
+    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://{rest}"
+    return url
+
+
 def sqlite_file(url: str) -> Path | None:
     prefix = "sqlite:///"
     return Path(url[len(prefix) :]) if url.startswith(prefix) else None
@@ -75,6 +88,7 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
         if not create and not path.is_file():
             raise RunError(f"no study database {path}", Fix("tune_first"))
         path.parent.mkdir(parents=True, exist_ok=True)
+    given, url = url, with_driver(url)
     interval = space.heartbeat_interval if space else None
     engine = {"connect_args": {"timeout": 60}} if path is not None else {"pool_pre_ping": True}
     for attempt in range(3):  # processes that start together race to create the tables
@@ -90,16 +104,18 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
                         max_retry=MAX_RETRIES, inherit_intermediate_values=True
                     ),
                 )
-        except ModuleNotFoundError as exc:
-            hint = "; install it with: pip install 'vae-cli[postgres]'" if "psycopg" in str(exc) else ""
-            raise RunError(f"cannot open the study storage {shown(url)}: {exc}{hint}") from None
+        except ImportError:
+            raise RunError(
+                f"cannot open the study storage {shown(given)}: its database driver is not installed; "
+                "for PostgreSQL: pip install 'vae-cli[postgres]'"
+            ) from None
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
             if attempt < 2 and isinstance(exc, (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)):
                 time.sleep(1.0)
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RunError(
-                f"cannot open the study storage {shown(url)}: {first}; check the URL, that the server is "
+                f"cannot open the study storage {shown(given)}: {first}; check the URL, that the server is "
                 "running and reachable, and the user's rights"
             ) from None
     raise AssertionError("unreachable")

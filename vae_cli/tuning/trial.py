@@ -28,6 +28,7 @@ from vae_cli.tuning.study import OUTCOME, slots_ahead
 
 RUN_DIR = "run_dir"  # trial attributes, copied to a trial's retry with the rest
 EPOCHS, SECONDS, BEST_EPOCH, RESUMED_FROM, MESSAGE = "epochs", "seconds", "best_epoch", "resumed_from", "message"
+STOPPED = "stopped"  # why a trial stopped that is not its parameters' fault (Ctrl-C, a full disk)
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Objective:
         frozen = next(t for t in trials if t.number == trial.number)
         values = {d.key: d.suggest(trial) for d in self.space.dimensions}
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        if frozen.user_attrs.get(STOPPED):
+            trial.set_user_attr(STOPPED, None)  # copied from the attempt this one repeats
         retry_of = frozen.system_attrs.get("failed_trial")
         record = self.record = TrialRecord(trial.number, "running", values, retry_of=retry_of)
         first = trial.number if retry_of is None else retry_of  # a retry keeps its original's folder name
@@ -104,6 +107,10 @@ class Objective:
         except VaeError as exc:
             if record.run_dir and _status(record.run_dir) == "diverged":
                 self._failed("diverged", str(exc))
+            trial.set_user_attr(STOPPED, str(exc))  # not the parameters' doing: the trial will run again
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr(STOPPED, "interrupted")
             raise
         rows = result.history or read_history(result.run_dir)
         objectives = [epoch_objective(row) for row in rows]

@@ -12,6 +12,7 @@ study is complete (or its deadline has passed).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,5 +98,7 @@ def _queue_again(study: Any, number: int) -> None:
 
     failed = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
     if failed is not None and failed.state == optuna.trial.TrialState.FAIL:
-        again = optuna.storages.RetryHeartbeatStaleTrialCallback(inherit_intermediate_values=True)
-        again(study, failed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            again = optuna.storages.RetryHeartbeatStaleTrialCallback(inherit_intermediate_values=True)
+            again(study, failed)
