@@ -139,3 +139,23 @@ def test_choices_that_are_lists_round_trip_through_the_stored_spec():
     cfg = space.config_for(to_dict(base), {"model.encoder_filters": [16, 32]})
     assert cfg.model.encoder_filters == [16, 32]
     assert batch.kind == "int" and batch.values == (16, 64)
+
+
+def test_tune_help_names_the_interface_and_hides_the_workers_own_flag(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["tune", "--help"])
+    text = capsys.readouterr().out
+    assert info.value.code == 0
+    for flag in (
+        "--config",
+        "--space",
+        "--trials",
+        "--workers",
+        "--study",
+        "--storage",
+        "--timeout",
+        "--show",
+        "--json",
+    ):
+        assert flag in text
+    assert "--worker-threads" not in text

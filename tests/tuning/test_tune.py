@@ -12,6 +12,7 @@ from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.config import load_config, to_dict
+from vae_cli.errors import Fix, Interrupted, RunError
 from vae_cli.runs import folder
 from vae_cli.tuning import study as study_mod
 from vae_cli.tuning.outcomes import GivenUp
@@ -173,3 +174,57 @@ def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_tri
     assert reporter.pruned_at == 3 and reporter.model.stop_training
     with pytest.raises(GivenUp):  # declared dead by the others: stop before saving the epoch
         EpochReporter(FakeTrial(prune=False, running=False), set()).on_epoch_end(0, logs)
+
+
+@pytest.mark.parametrize(
+    "stop, code, said",
+    [
+        (
+            Interrupted("interrupted in epoch 2 (its 3 finished steps are discarded)", Fix("resume", "RUN")),
+            130,
+            "vae tune: trial 0: interrupted in epoch 2 (its 3 finished steps are discarded); it is queued to run "
+            "again; continue with the same `vae tune` command: the study resumes where it stopped",
+        ),
+        (
+            RunError("could not write into RUN: the disk is full", Fix("resume", "RUN", first="free space")),
+            1,
+            "vae tune: error: could not write into RUN: the disk is full; free space and continue with the same "
+            "`vae tune` command",
+        ),
+    ],
+)
+def test_a_trial_stopped_midway_runs_again_from_its_folder(monkeypatch, capsys, data_dir, tmp_path, stop, code, said):
+    from vae_cli.training import checkpoint, run
+
+    out_dir = tmp_path / "out"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"sampler": "random", "space": {"train.learning_rate": {"choice": [GOOD]}}}))
+
+    def stopped(cfg, argv, verbose, hooks):
+        run_dir = out_dir / "s" / "trial-0000-x"
+        run_dir.mkdir(parents=True)
+        (run_dir / checkpoint.FILENAME).touch()  # epoch 1 was saved
+        hooks.on_folder(run_dir)
+        raise stop
+
+    monkeypatch.setattr(run, "start", stopped)
+    assert main(tune_args(data_dir, out_dir, path, 1)) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(said), err
+    first, again = load(out_dir, "s").get_trials()
+    assert first.state.name == "FAIL" and first.user_attrs["stopped"]
+    assert again.state.name == "WAITING" and again.system_attrs["failed_trial"] == 0
+
+    resumed = []
+    row = {"epoch": 1.0, "val_reconstruction_loss": 100.0, "val_kl_loss": 2.0, "seconds": 1.0}
+
+    def resume(run_dir, data_dir, verbose, hooks):
+        resumed.append((Path(run_dir).name, hooks.manifest["tuning"]["retry_of"]))
+        return run.TrainResult(Path(run_dir), 2, 1, {}, 1.0, resumed_from=1, history=[row, {**row, "epoch": 2.0}])
+
+    monkeypatch.setattr(run, "resume", resume)
+    assert main(tune_args(data_dir, out_dir, path, 1)) == 0
+    assert resumed == [("trial-0000-x", [0])]
+    (_, again) = load(out_dir, "s").get_trials()
+    assert again.state.name == "COMPLETE" and again.value == 102.0 and again.user_attrs["stopped"] is None
+    assert "stopped -> 1" in capsys.readouterr().out

@@ -110,7 +110,8 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
                 "for PostgreSQL: pip install 'vae-cli[postgres]'"
             ) from None
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
-            if attempt < 2 and isinstance(exc, (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)):
+            racing = isinstance(exc, (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError))
+            if attempt < 2 and (racing or "already exists" in str(exc) or "locked" in str(exc)):
                 time.sleep(1.0)
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

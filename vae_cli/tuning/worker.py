@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vae_cli import backend
-from vae_cli.errors import Fix, Interrupted, VaeError
+from vae_cli.errors import Fix, Interrupted, RunError, VaeError
 from vae_cli.tuning.outcomes import GivenUp, Surplus, TrialFailed
 from vae_cli.tuning.study import Census, census
 from vae_cli.tuning.trial import Objective, TrialRecord
@@ -53,6 +53,16 @@ def work(
     on_end: Callable[[TrialRecord], None] | None = None,
 ) -> Census:
     """Runs trials until the study holds ``objective.total`` finished ones; returns the final count."""
+    import sqlalchemy
+
+    try:
+        return _loop(study, objective, deadline, on_end)
+    except sqlalchemy.exc.SQLAlchemyError as exc:  # the database went away, or refused a write
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"the study storage stopped answering: {first}", Fix("tune_again")) from None
+
+
+def _loop(study: Any, objective: Objective, deadline: Deadline, on_end: Any) -> Census:
     import optuna
 
     while True:
@@ -85,6 +95,8 @@ def _one(study: Any, objective: Objective) -> None:
         if number is not None:
             _queue_again(study, number)
         if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            if number is None:
+                raise Interrupted("interrupted between trials", Fix("tune_again")) from None
             what = f"trial {number}: {exc}" if str(exc) else f"trial {number} interrupted"
             raise Interrupted(f"{what}; it is queued to run again", Fix("tune_again")) from None
         if exc.fix is not None and exc.fix.kind == "resume":
