@@ -159,3 +159,13 @@ def test_tune_help_names_the_interface_and_hides_the_workers_own_flag(capsys):
     ):
         assert flag in text
     assert "--worker-threads" not in text
+
+
+def test_a_timeout_starts_no_trial_after_it_and_says_how_to_continue(capsys, tmp_path):
+    space = str(write_space(tmp_path, {"space": GOOD}))
+    code, out, err = tune(capsys, tmp_path, "--space", space, "--trials", "2", "--timeout", "0.001")
+    assert code == 0 and not err
+    assert "The --timeout of 0.001 s passed with 0 of 2 trials finished; the same command continues" in out
+    assert "Note: no trial has completed yet, so there is no best.yaml" in out
+    code, out, _ = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"))
+    assert code == 0 and "Study space (sqlite:///" in out and "0 trials finished" in out

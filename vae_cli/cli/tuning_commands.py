@@ -48,7 +48,8 @@ def tune(args: argparse.Namespace) -> int:
         return 0
     workers = f"{args.workers} workers" if args.workers > 1 else "1 worker"
     print(f"Study {name} in {study_mod.shown(url)}: {args.trials} trials in all; {workers} here.", flush=True)
-    if args.workers > 1:
+    finished = len(study_mod.census(study.get_trials(deepcopy=False)).counted)
+    if args.workers > 1 and finished < args.trials:
         from vae_cli.cli.tuning_workers import run_workers
 
         code = run_workers(args, name, url, started)
@@ -56,7 +57,8 @@ def tune(args: argparse.Namespace) -> int:
             return code  # the workers said why, once; 130 after Ctrl-C
         died = code < 0  # killed by a signal: the others may have run its trial again
     else:
-        _work(args, study, space, base, name, url, folder, started)
+        if finished < args.trials:
+            _work(args, study, space, base, name, url, folder, started)
         died = False
     return _finish(study, url, folder, args.trials, started, args.timeout, -code if died else 0)
 
@@ -84,18 +86,19 @@ def _work(args, study, space, base, name, url, folder, started) -> None:
     work(study, objective, deadline, on_end=tuning_report.trial_ended)
 
 
-def _finish(study, url, folder, trials, started, timeout, signal) -> int:
+def _finish(study, url, folder, trials, started, timeout, killed_by) -> int:
     from vae_cli.tuning import results
 
     found = results.write_reports(study, results.findings(study, url, folder))
     tuning_report.print_findings(found, trials)
-    print(f"({time.monotonic() - started:.0f} s)")
-    if found.counted < trials and signal:
-        raise RunError(f"a worker was killed (signal {signal}) with {found.counted} of {trials} trials finished",
-                       Fix("tune_again"))  # fmt: skip
-    if found.counted < trials:
-        print(f"The --timeout of {timeout:g} s passed with {found.counted} of {trials} trials finished; "
-              "the same command continues the study.")  # fmt: skip
+    print(f"Wall time: {time.monotonic() - started:.0f} s")
+    if found.counted >= trials:
+        return 0
+    if killed_by or not timeout:
+        why = f"a worker was killed (signal {killed_by})" if killed_by else "the workers stopped"
+        raise RunError(f"{why} with {found.counted} of {trials} trials finished", Fix("tune_again"))
+    print(f"The --timeout of {timeout:g} s passed with {found.counted} of {trials} trials finished; "
+          "the same command continues the study.")  # fmt: skip
     return 0
 
 

@@ -109,6 +109,8 @@ def write_reports(study: Any, found: Findings) -> Findings:
         found.files.append(write_best(found, spec["config"], dims))
     elif found.best is None:
         found.notes.append("no trial has completed yet, so there is no best.yaml")
+    else:
+        found.notes.append("the study records no config to start from (not made by vae tune), so there is no best.yaml")
     paths, notes = draw_all(study, found, dims)
     found.files += paths
     found.notes += notes
