@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -69,6 +70,17 @@ ALL = "all"
 def count_or_all(text: str) -> int | None:
     """A positive count, or ``all`` (None): no limit."""
     return None if text.strip().lower() == ALL else positive_int(text)
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    if not 0 < value < math.inf:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
+    return value
 
 
 def latent_span(text: str) -> float:

@@ -12,7 +12,14 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from vae_cli.cli import catalog_commands, export_commands, figure_commands, run_commands, training_commands
+from vae_cli.cli import (
+    catalog_commands,
+    export_commands,
+    figure_commands,
+    run_commands,
+    training_commands,
+    tuning_commands,
+)
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
 from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError
@@ -34,6 +41,7 @@ _HANDLERS = {
     "list": catalog_commands.list_runs,
     "compare": catalog_commands.compare,
     "export": export_commands.export,
+    "tune": tuning_commands.tune,
 }
 
 

@@ -29,6 +29,7 @@ FLAGS = {
     "n": "-n",
     "steps": "--steps",
     "limit": "--limit",
+    "study": "--study",
 }
 
 

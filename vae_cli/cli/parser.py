@@ -17,6 +17,7 @@ from vae_cli.cli.arguments import (
     count_or_all,
     int_between,
 )
+from vae_cli.cli.tuning_arguments import add_tune
 
 
 def _key_table() -> str:
@@ -140,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=Formatter,
         description="Train Variational Autoencoders with Keras 3 and look at what they learned.",
         epilog="examples:\n  vae train --config configs/mnist.yaml\n  vae sample --grid 15\n  vae plot-latent\n"
-        "  vae reconstruct\n  vae show\n  vae list\n  vae compare RUN RUN",
+        "  vae reconstruct\n  vae show\n  vae list\n  vae compare RUN RUN\n"
+        "  vae tune --config configs/mnist.yaml --space configs/tune_mnist.yaml --trials 30",
     )
     parser.add_argument("--version", action="version", version=f"vae {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -156,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         catalog_parsers.add_list,
         catalog_parsers.add_compare,
         catalog_parsers.add_export,
+        add_tune,
     ):
         add(sub)
     return parser

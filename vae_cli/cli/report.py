@@ -27,6 +27,9 @@ _FIXES = {
     "resume": "; {first}continue with: vae train --resume {path}",
     "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
     "install_tsne": '; install it with: pip install "vae-cli[tsne]", or use --method pca',
+    "space_file": "; pass an existing file to --space",
+    "tune_first": "; start a study with `vae tune --config FILE --space FILE --trials N`, or pass --study/--storage",
+    "tune_again": "; {first}continue with the same `vae tune` command: the study resumes where it stopped",
 }
 
 

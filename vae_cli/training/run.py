@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,34 +44,51 @@ class TrainResult:
     seconds_per_epoch: float
     resumed_from: int = 0
     already_finished: bool = False
+    history: list[dict] = field(default_factory=list)  # one row per epoch, resumed ones included
 
 
-def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResult:
+@dataclass
+class Hooks:
+    """What a caller adds to a run (a tuning trial): entries of run.json, Keras callbacks that see
+    each epoch before it is saved, and a function told the run folder as soon as it exists."""
+
+    manifest: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)
+    on_folder: Callable[[Path], None] | None = None
+
+
+def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks | None = None) -> TrainResult:
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
+    hooks = hooks or Hooks()
     distribution.prepare_devices(cfg.train)
     # Everything that can fail on bad input happens before the run folder exists.
     data = load_data(cfg.data, seed=cfg.train.seed)
     check_splits(data)
     check_buildable(cfg.model, data.image_shape)
-    manifest = new_manifest(cfg, data, argv)
+    manifest = new_manifest(cfg, data, argv) | hooks.manifest
     run_dir = folder.create_run_dir(
         cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
     )
     with RunLock(run_dir):
         write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
         write_json(run_dir / folder.MANIFEST, manifest)
-        return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, None).train(verbose))
+        if hooks.on_folder:
+            hooks.on_folder(run_dir)
+        return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, None, hooks.callbacks).train(verbose))
 
 
-def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -> TrainResult:
+def resume(
+    run_dir: str | Path, data_dir: str | None = None, verbose: int = 2, hooks: Hooks | None = None
+) -> TrainResult:
     """Continues an interrupted run from its last completed epoch, holding the run folder's lock."""
+    hooks = hooks or Hooks()
     run_dir = folder.existing_folder(run_dir)
     records.read_manifest(run_dir)  # a run folder: only then is a lock file made in it
     with RunLock(run_dir) as lock:
-        return _resume(run_dir, lock, data_dir, verbose)
+        return _resume(run_dir, lock, data_dir, verbose, hooks)
 
 
-def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int) -> TrainResult:
+def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, hooks: Hooks) -> TrainResult:
     manifest = records.read_manifest(run_dir)  # again: another writer may have ended since
     cfg = folder.read_config(run_dir)
     if manifest["status"] == COMPLETE:
@@ -106,8 +123,11 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int) ->
         )
     manifest["status"] = RUNNING  # until this process records how it ended
     manifest.pop("reason", None)
+    manifest.update(hooks.manifest)
     write_json(run_dir / folder.MANIFEST, manifest)
-    return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, state).train(verbose))
+    if hooks.on_folder:
+        hooks.on_folder(run_dir)
+    return _recorded(run_dir, lambda: _Run(run_dir, cfg, data, manifest, state, hooks.callbacks).train(verbose))
 
 
 def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
@@ -139,7 +159,9 @@ def _stopped_by(signum: int) -> str:
 class _Run:
     """One run's models, callbacks and folder, from the first epoch to be trained to the finished run."""
 
-    def __init__(self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None) -> None:
+    def __init__(
+        self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None, extra: list = ()
+    ) -> None:
         from vae_cli.figures.training_figures import epoch_images
         from vae_cli.training import callbacks as cb
         from vae_cli.training.pipeline import steps_per_epoch
@@ -173,7 +195,8 @@ class _Run:
             cfg.model.latent_dim,
             self.first_epoch,
         )
-        self.callbacks = [cb.NonFiniteGuard(), self.stop_signals, self.log, self.stopper]
+        # The hooks' callbacks after the log and early stopping, before the epoch is saved.
+        self.callbacks = [cb.NonFiniteGuard(), self.stop_signals, self.log, self.stopper, *extra]
         if cfg.output.tensorboard:
             from vae_cli.training.board import FOLDER, Board
 
@@ -261,7 +284,9 @@ class _Run:
         )
         write_json(self.dir / folder.MANIFEST, manifest)
         seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
-        return TrainResult(self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at)
+        return TrainResult(
+            self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at, history=list(rows)
+        )
 
     def _stopped(self, stop: Exception) -> None:
         done = len(self.log.rows)

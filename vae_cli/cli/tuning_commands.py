@@ -1,0 +1,145 @@
+"""``vae tune``: a hyperparameter search on Optuna, and ``vae tune --show``: what a study found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from vae_cli.cli import options, tuning_report
+from vae_cli.errors import ConfigError, Fix, RunError
+
+_SEARCH_ONLY = ("config", "space", "trials", "timeout", "set", "data_dir")
+
+
+def tune(args: argparse.Namespace) -> int:
+    if args.show:
+        return show(args)
+    started = time.monotonic()
+    from vae_cli.config import load_config
+    from vae_cli.runs.folder import plain_name
+    from vae_cli.tuning import study as study_mod
+    from vae_cli.tuning.space import read_space
+
+    if args.json:
+        raise ConfigError("--json goes with --show; a search prints its trials as they finish")
+    if not args.space:
+        raise ConfigError("--space FILE is needed: the search space (see the README, Tuning)")
+    if not args.trials:
+        raise ConfigError("--trials N is needed: the study's total number of trials")
+    overrides = [options.set_override(item) for item in args.overrides]
+    if args.data_dir:
+        overrides.append(("data.data_dir", args.data_dir))
+    base = load_config(args.config, overrides)
+    space = read_space(args.space, base)
+    searched = {d.key for d in space.dimensions}
+    both = [key for key, _ in overrides if key in searched]
+    if both:
+        raise ConfigError(f"--set {both[0]}: the space file searches this key; drop one of the two")
+    name = study_mod.check_name(args.study or plain_name(Path(args.space).stem))
+    url = args.storage or study_mod.default_storage(base.output.dir, name)
+    storage = study_mod.open_storage(url, space)
+    study = study_mod.open_study(storage, name, space, base, base.output.dir)
+    folder = study_mod.study_folder(base.output.dir, name)
+    if args.worker_threads is not None:  # one of the processes that --workers started
+        _work(args, study, space, base, name, url, folder, started)
+        return 0
+    workers = f"{args.workers} workers" if args.workers > 1 else "1 worker"
+    print(f"Study {name} in {study_mod.shown(url)}: {args.trials} trials in all; {workers} here.", flush=True)
+    finished = len(study_mod.census(study.get_trials(deepcopy=False)).counted)
+    if args.workers > 1 and finished < args.trials:
+        from vae_cli.cli.tuning_workers import run_workers
+
+        code = run_workers(args, name, url, started)
+        if code > 0:
+            return code  # the workers said why, once; 130 after Ctrl-C
+        died = code < 0  # killed by a signal: the others may have run its trial again
+    else:
+        if finished < args.trials:
+            _work(args, study, space, base, name, url, folder, started)
+        died = False
+    return _finish(study, url, folder, args.trials, started, args.timeout, -code if died else 0)
+
+
+def _work(args, study, space, base, name, url, folder, started) -> None:
+    from vae_cli.config import to_dict
+    from vae_cli.tuning import study as study_mod
+    from vae_cli.tuning.trial import Objective
+    from vae_cli.tuning.worker import Deadline, set_threads, work
+
+    set_threads(args.worker_threads)
+    if args.worker_threads is not None:
+        study.sampler.reseed_rng()  # siblings with one sampler seed would all draw the same parameters
+    objective = Objective(
+        space,
+        to_dict(base),
+        name,
+        folder,
+        study_mod.shown(url),
+        args.trials,
+        args.argv,
+        on_start=tuning_report.trial_started,
+    )
+    deadline = Deadline(started + args.timeout if args.timeout else None)
+    work(study, objective, deadline, on_end=tuning_report.trial_ended)
+
+
+def _finish(study, url, folder, trials, started, timeout, killed_by) -> int:
+    from vae_cli.tuning import results
+
+    found = results.write_reports(study, results.findings(study, url, folder))
+    tuning_report.print_findings(found, trials)
+    print(f"Wall time: {time.monotonic() - started:.0f} s")
+    if found.counted >= trials:
+        return 0
+    if killed_by or not timeout:
+        why = f"a worker was killed (signal {killed_by})" if killed_by else "the workers stopped"
+        raise RunError(f"{why} with {found.counted} of {trials} trials finished", Fix("tune_again"))
+    print(f"The --timeout of {timeout:g} s passed with {found.counted} of {trials} trials finished; "
+          "the same command continues the study.")  # fmt: skip
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    from vae_cli.tuning import results
+    from vae_cli.tuning import study as study_mod
+
+    given = [
+        f"--{key.replace('_', '-')}"
+        for key in _SEARCH_ONLY
+        if getattr(args, "overrides" if key == "set" else key) not in (None, [])
+    ]
+    given += ["--workers"] if args.workers != 1 else []
+    if given:
+        raise ConfigError(f"--show reads a study and trains nothing; drop {', '.join(given)}")
+    name = study_mod.check_name(args.study) if args.study else None
+    url = args.storage or _find_study(args.output_dir, name)
+    storage = study_mod.open_storage(url, None, create=False)
+    study = study_mod.load_study(storage, name, url)
+    database = study_mod.sqlite_file(url)
+    if database is not None:
+        folder = database.parent
+    else:
+        folder = study_mod.study_folder(
+            study_mod.definition(study).get("output_dir", args.output_dir), study.study_name
+        )
+    found = results.write_reports(study, results.findings(study, url, folder))
+    if args.json:
+        print(json.dumps(found.as_json(), indent=2, default=str))
+    else:
+        tuning_report.print_findings(found, None)
+    return 0
+
+
+def _find_study(output_dir: str, name: str | None) -> str:
+    """The SQLite study under ``output_dir`` named ``name``, or the latest one there."""
+    from vae_cli.tuning import study as study_mod
+
+    if name is not None:
+        return study_mod.default_storage(output_dir, name)
+    found = sorted(Path(output_dir).glob(f"*/{study_mod.DATABASE}"), key=lambda p: os.stat(p).st_mtime)
+    if not found:
+        raise RunError(f"no study found under {output_dir}/", Fix("tune_first"))
+    return study_mod.default_storage(output_dir, found[-1].parent.name)
