@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
+from vae_cli import kinds
 from vae_cli.errors import ConfigError, Fix
 from vae_cli.names import DATASET_KINDS, USER_DATASETS
 from vae_cli.yamlfile import parse_yaml
@@ -43,7 +44,10 @@ class DataConfig:
         "auto", help="image_folder: channels; auto: rgb if any image has colour"
     )
     validation_split: float = _opt(
-        0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for testing"
+        0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for validation and testing"
+    )
+    validation_size: int = _opt(
+        5000, min=1, help="mnist, fashion_mnist: training images held out for validation (at most a fifth of them)"
     )
     limit: int | None = _opt(min=1, help="use only the first N training images")
     binarize: Literal["none", "static", "dynamic"] = _opt(
@@ -53,8 +57,19 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    architecture: Literal["conv", "conv_deep", "mlp"] = _opt(
-        "conv", help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers"
+    kind: Literal[kinds.MODEL_KINDS] = _opt(
+        "vae", help="vae | ae: deterministic code, reconstruction loss only | cvae: encoder and decoder given the class"
+    )
+    architecture: Literal["conv", "conv_deep", "mlp", "layers"] = _opt(
+        "conv",
+        help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers; "
+        "layers: model.encoder_layers and model.decoder_layers",
+    )
+    encoder_layers: list[dict] | None = _opt(
+        help="layers: image -> features, e.g. [{conv: 32, stride: 2}, {dense: 64}]; z_mean/z_log_var follow"
+    )
+    decoder_layers: list[dict] | None = _opt(
+        help="layers: z -> logits, ending at the image shape, e.g. [{dense: 1568}, {reshape: [7, 7, 32]}, ...]"
     )
     latent_dim: int = _opt(2, min=1, help="size of z")
     encoder_filters: list[int] | None = _opt(
@@ -87,6 +102,10 @@ class TrainConfig:
     batch_size: int = _opt(64, min=1, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
+    objective: Literal[kinds.OBJECTIVES] = _opt(
+        "elbo", help="elbo | iwae: the k-sample importance-weighted bound of Burda et al. (train.samples = k)"
+    )
+    samples: int = _opt(1, min=1, help="samples of z per image in training; iwae needs k >= 2")
     kl_warmup_epochs: int = _opt(0, min=0, help="raise the KL weight linearly from 0 to beta over these epochs")
     distribute: Literal["none", "mirrored"] = _opt(
         "none", help="mirrored: tf.distribute.MirroredStrategy over train.devices (the global batch is split)"
@@ -95,7 +114,7 @@ class TrainConfig:
         help="mirrored: devices such as ['/gpu:0', '/gpu:1']; null: all GPUs; '/cpu:N' entries split the CPU"
     )
     early_stopping_patience: int | None = _opt(
-        3, min=0, help="epochs without a better test loss (at the target beta) before stopping; null: never"
+        3, min=0, help="epochs without a better validation loss (at the target beta) before stopping; null: never"
     )
     seed: int = _opt(0, min=0, help="seeds weights, shuffling and sampling")
     lr_schedule: Literal["constant", "cosine"] = _opt(
@@ -175,6 +194,7 @@ def _check_together(cfg):
         raise ConfigError(f"data.image_size: must be [height, width], got {data.image_size}")
     if train.devices is not None and train.distribute == "none":
         raise ConfigError("train.devices: only used with train.distribute: mirrored")
+    kinds.check_config(cfg.model, train)
 
 
 def _build_section(section, cls, values):
@@ -228,7 +248,8 @@ def _check_range(key, value, meta):
 
 
 def _type_name(hint):
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
+    return names.get(hint, str(hint))
 
 
 def _describe(value):

@@ -5,6 +5,7 @@ GRID_RANGE = ("ppf", 0.05, 0.95)  # prior quantiles: each cell covers equal prio
 TSNE_LIMIT = 2000  # exact t-SNE is quadratic: about half a minute for 2,000 points
 SEED = 0  # picks test images and random draws in every figure command
 RECONSTRUCT_COUNT = 10
+CLASS_COLUMNS = 10  # z values (styles) per row of a conditional run's class figure
 INTERPOLATE_STEPS = 10
 TRAVERSE_STEPS = 11
 TRAVERSE_SPAN = 3.0

@@ -12,3 +12,4 @@ DECODER = "decoder"
 Z_MEAN, Z_LOG_VAR, Z = "z_mean", "z_log_var", "z"
 X_LOGITS = "x_logits"  # the decoder's last layer before the sigmoid
 VAE_LOSS = "vae_loss"  # the loss layer of the trainable model
+LABEL = "label"  # a conditional model's one-hot class input

@@ -23,6 +23,8 @@ FLAGS = {
     "end": "--to",
     "index": "--index",
     "dim": "--dim",
+    "label": "--label",
+    "classes": "--classes",
 }
 
 

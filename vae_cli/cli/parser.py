@@ -16,7 +16,7 @@ from vae_cli.cli.arguments import (
     positive_int,
 )
 from vae_cli.cli.options import GRID_RANGE_TEXT
-from vae_cli.defaults import GRID, TSNE_LIMIT
+from vae_cli.defaults import CLASS_COLUMNS, GRID, TSNE_LIMIT
 
 
 def _add_train(sub):
@@ -56,20 +56,39 @@ def _add_sample(sub):
         sub,
         "sample",
         "decode a latent grid, or random samples, into one PNG",
-        "Decode an N x N grid over two latent dimensions (default), or N random draws from the prior.",
+        "Decode an N x N grid over two latent dimensions (default), N random draws from the prior, or (a\n"
+        "conditional run) a row per class. An autoencoder has no prior: its grid spans its codes' percentiles\n"
+        "and its random codes come from a Gaussian fitted to the test-set codes.",
     )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument(
         "--grid", metavar="N", type=positive_int, default=None, help=f"grid size per side (default: {GRID})"
     )
     kind.add_argument("--random", metavar="N", type=positive_int, default=None, help="N images from z ~ N(0, I)")
+    kind.add_argument(
+        "--classes",
+        metavar="N",
+        type=positive_int,
+        nargs="?",
+        const=CLASS_COLUMNS,
+        default=None,
+        help=f"cvae: one row per class decoding the same N draws of z, one per column (N: {CLASS_COLUMNS})",
+    )
+    p.add_argument(
+        "--label",
+        metavar="K",
+        type=index,
+        default=None,
+        help="cvae: decode the grid or the random samples as class K (default: grid: the first class; "
+        "random: the classes in turn)",
+    )
     p.add_argument(
         "--range",
         metavar="SPEC",
-        default=GRID_RANGE_TEXT,
+        default=None,
         dest="range_text",
         help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX, or data[:LOW:HIGH] "
-        "(percentiles of the test set's z_mean)",
+        f"(percentiles of the test set's z_mean) (default: {GRID_RANGE_TEXT}; an autoencoder's: data)",
     )
     p.add_argument(
         "--dims",
@@ -80,7 +99,7 @@ def _add_sample(sub):
     )
     p.add_argument("--no-axes", action="store_true", help="the grid's pixels alone, no title or ticks (for papers)")
     add_seed(p, "the random samples")
-    add_run_args(p, "grid.png, grid-<options>.png or random-N-seedS.png in the run folder")
+    add_run_args(p, "grid.png, grid-<options>.png, random-N-seedS.png or classes.png in the run folder")
 
 
 def _add_plot_latent(sub):

@@ -14,9 +14,10 @@ import numpy as np
 
 from vae_cli import defaults
 from vae_cli.errors import RequestError
-from vae_cli.figures import latents, plots
+from vae_cli.figures import kind_figures, latents, plots
+from vae_cli.figures.codec import Codec
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
-from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
+from vae_cli.figures.latents import GridRange
 from vae_cli.runs.view import RunView
 
 GIF_SCALE = 4  # 28-pixel frames are too small to watch
@@ -25,6 +26,11 @@ ACTIVE = "active"  # the grid's dimensions: the two whose z_mean varies most
 
 def _title(view: RunView, what: str) -> str:
     return f"{title_prefix(view.dataset_title, view.cfg.model.latent_dim, view.epochs)}: {what}"
+
+
+def codec_of(view: RunView) -> Codec:
+    """The run's models behind one interface for its kind (vae, ae or cvae)."""
+    return Codec(view.encoder, view.decoder, view.cfg.model.kind, len(view.class_names))
 
 
 def _path(view: RunView, out: Path | None, name: str) -> Path:
@@ -51,41 +57,80 @@ def _check_dims(dims: tuple[int, int] | str | None, latent_dim: int) -> None:
 def sample_grid(
     view: RunView,
     n: int = defaults.GRID,
-    rng: GridRange = DEFAULT_GRID_RANGE,
+    rng: GridRange | None = None,
     dims: tuple[int, int] | str | None = None,
     axes: bool = True,
     out: Path | None = None,
+    label: int | None = None,
 ) -> list[Path]:
-    """The decoded latent grid over two dimensions (``dims``: a pair, ``"active"``, or None for 0 and 1)."""
+    """The decoded latent grid over two dimensions (``dims``: a pair, ``"active"``, or None for 0 and 1).
+
+    ``rng`` None: the kind's default span (the prior's quantiles; an ae's codes);
+    ``label``: the class a cvae decodes the grid as (None: the first).
+    """
     _check_dims(dims, view.cfg.model.latent_dim)
+    codec = codec_of(view)
+    kind_figures.check_label(codec, label, view.class_names)
+    default_rng = rng is None or rng == kind_figures.grid_range(codec, None)
+    rng = kind_figures.grid_range(codec, rng)
     active = dims == ACTIVE  # the first two dimensions may be ones the model does not use
     dims = (0, 1) if active or dims is None else dims
-    z_means = None
-    if rng.kind == "data" or active:
-        z_means = latents.encode_means(view.encoder, view.split("test").images)
+    z_means = center = None
+    if rng.kind == "data" or active or codec.kind == "ae":
+        test = view.split("test")
+        z_means = codec.encode(test.images, test.labels)
+        center = z_means.mean(axis=0) if codec.kind == "ae" else None
     if active:
         dims = tuple(latents.most_varied(z_means, 2))
-    default_rng = rng == DEFAULT_GRID_RANGE
-    default = n == defaults.GRID and default_rng and dims == (0, 1) and axes
-    label = "" if default_rng else f"{rng.kind}{rng.low:g}_{rng.high:g}"
+    default = n == defaults.GRID and default_rng and dims == (0, 1) and axes and label is None
+    span = "" if default_rng else f"{rng.kind}{rng.low:g}_{rng.high:g}"
     name = (
         "grid.png"
         if default
         else "grid"
-        + _suffix(str(n), label, "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}", "" if axes else "plain")
+        + _suffix(
+            str(n),
+            span,
+            "" if dims == (0, 1) else f"dims{dims[0]}_{dims[1]}",
+            "" if axes else "plain",
+            label is not None and f"label{label}",
+        )
         + ".png"
     )
     path = _path(view, out, name)
-    draw_manifold(view.decoder, n, _title(view, "decoded latent grid"), path, rng, dims, z_means, axes)
+    title = _title(view, "decoded latent grid" + kind_figures.class_note(codec, label, view.class_names))
+    draw_manifold(codec, n, title, path, rng, dims, z_means, axes, 0 if label is None else label, center)
     return [path]
 
 
-def sample_random(view: RunView, n: int, seed: int = defaults.SEED, out: Path | None = None) -> list[Path]:
-    """``n`` images decoded from z ~ N(0, I)."""
-    images = latents.random_samples(view.decoder, n, seed)
-    path = _path(view, out, f"random-{n}-seed{seed}.png")
+def sample_random(
+    view: RunView, n: int, seed: int = defaults.SEED, out: Path | None = None, label: int | None = None
+) -> list[Path]:
+    """``n`` images decoded from z ~ N(0, I) (an ae: from a Gaussian fitted to its codes; a cvae: as ``label``)."""
+    codec = codec_of(view)
+    kind_figures.check_label(codec, label, view.class_names)
+    test_codes = None
+    if codec.kind == "ae":
+        test = view.split("test")
+        test_codes = codec.encode(test.images)
+    z, what = kind_figures.random_codes(codec, n, seed, test_codes)
+    labels, which = kind_figures.random_labels(codec, n, label, view.class_names)
+    images = codec.decode(z, labels)
+    path = _path(view, out, f"random-{n}-seed{seed}" + _suffix(label is not None and f"label{label}") + ".png")
     cols = int(np.ceil(np.sqrt(n)))
-    plots.save_image_grid(path, images, cols, _title(view, f"{n} samples of z ~ N(0, I), seed {seed}"))
+    plots.save_image_grid(path, images, cols, _title(view, what + which))
+    return [path]
+
+
+def sample_classes(
+    view: RunView, columns: int = kind_figures.CLASS_COLUMNS, seed: int = defaults.SEED, out: Path | None = None
+) -> list[Path]:
+    """A cvae's class figure: one row per class, the same z in each column (style held, class changed)."""
+    codec = codec_of(view)
+    kind_figures.check_label(codec, None, view.class_names, parameter="classes")
+    default = (columns, seed) == (kind_figures.CLASS_COLUMNS, defaults.SEED)
+    path = _path(view, out, "classes.png" if default else f"classes-{columns}-seed{seed}.png")
+    kind_figures.draw_classes(codec, view.class_names, columns, seed, _title(view, "samples by class"), path)
     return [path]
 
 
@@ -117,7 +162,10 @@ def plot_latent(
     path = _path(view, out, name)
     shown, total = len(data.labels), view.manifest["dataset"].get(f"{split}_images", len(data.labels))
     what = f"{split}-set latent means" + (f" ({shown} of {total} images)" if shown < total else "")
-    draw_latent(view.encoder, data.images, data.labels, view.class_names, _title(view, what), path, method, seed)
+    codec = codec_of(view)
+    if codec.conditional:
+        what += " given each image's class (z holds what the class does not say)"
+    draw_latent(codec, data.images, data.labels, view.class_names, _title(view, what), path, method, seed)
     return [path]
 
 
@@ -128,7 +176,7 @@ def reconstruct(
     test = view.split("test")
     picked = latents.pick_covering_classes(test.labels, n, seed)
     originals = test.images[picked]
-    recon = latents.reconstruct(view.encoder, view.decoder, originals)
+    recon = codec_of(view).reconstruct(originals, test.labels[picked])
     cols = min(len(picked), 10)
     rows, labels = [], []
     for start in range(0, len(picked), cols):
@@ -137,7 +185,8 @@ def reconstruct(
         labels += ["test", "reconstructed"]
     default = (n, seed) == (defaults.RECONSTRUCT_COUNT, defaults.SEED)
     path = _path(view, out, "reconstructions.png" if default else f"reconstructions-{n}-seed{seed}.png")
-    title = _title(view, f"{len(picked)} test images (seed {seed}) and their reconstructions from z_mean")
+    code = "the code" if view.cfg.model.kind == "ae" else "z_mean"
+    title = _title(view, f"{len(picked)} test images (seed {seed}) and their reconstructions from {code}")
     plots.save_rows(path, rows, labels, title)
     return [path]
 
@@ -154,13 +203,20 @@ def interpolate(
     test = view.split("test")
     start, end = _pair(test.labels, start, end, seed)
     originals = test.images[[start, end]]
-    z = latents.encode_means(view.encoder, originals)
-    frames = latents.batched(view.decoder, latents.interpolation_latents(z[0], z[1], steps))
+    codec = codec_of(view)
+    z = codec.encode(originals, test.labels[[start, end]])
+    classes = None
+    if codec.conditional:  # the class weights move from one image's class to the other's, with z
+        ends = codec.weights(test.labels[[start, end]], 2)
+        classes = latents.interpolation_latents(ends[0], ends[1], steps)
+    frames = codec.decode(latents.interpolation_latents(z[0], z[1], steps), classes)
     more = _suffix(steps != defaults.INTERPOLATE_STEPS and f"{steps}steps")
     png = _path(view, out, f"interpolation-{start}-{end}{more}.png")
     row = np.concatenate([originals[:1], frames, originals[1:]])
     labels = [f"#{start}"] + [f"t={t:.2f}" for t in np.linspace(0, 1, steps)] + [f"#{end}"]
     what = f"straight line from z_mean of test image #{start} to #{end} ({steps} steps)"
+    if codec.conditional:
+        what += ", the class weights moved along with z"
     plots.save_rows(png, [row], ["decoded"], _title(view, what), labels, highlight_cols=(0, steps + 1))
     big = np.repeat(np.repeat(frames, GIF_SCALE, axis=1), GIF_SCALE, axis=2)
     there_and_back = np.concatenate([big, big[-2:0:-1]])
@@ -206,16 +262,17 @@ def traverse(
     _check_index("index", index, len(test.labels))
     if index is None:
         index = int(np.random.default_rng(seed).integers(len(test.labels)))
-    z_center = latents.encode_means(view.encoder, test.images[[index]])[0]
+    codec = codec_of(view)
+    z_center = codec.encode(test.images[[index]], test.labels[[index]])[0]
     if dim is not None:
         dims, note = [dim], ""
     elif latent_dim <= max_dims:
         dims, note = list(range(latent_dim)), ""
     else:
-        dims = latents.most_varied(latents.encode_means(view.encoder, test.images[:2000]), max_dims)
+        dims = latents.most_varied(codec.encode(test.images[:2000], test.labels[:2000]), max_dims)
         note = f"\nthe {max_dims} of {latent_dim} dimensions whose z_mean varies most over test images"
     offsets = np.linspace(-span, span, steps)
-    images = latents.batched(view.decoder, latents.traversal_latents(z_center, dims, offsets))
+    images = codec.decode(latents.traversal_latents(z_center, dims, offsets), test.labels[index])
     rows = [images[r * steps : (r + 1) * steps] for r in range(len(dims))]
     name = (
         f"traverse-{index}"

@@ -229,15 +229,21 @@ def save_latent_scatter(
 
 
 def save_loss_curves(path: Path, history: dict, title: str, beta: float = 1.0) -> Path:
-    """Objective, reconstruction and KL per epoch, train and validation, one panel each."""
+    """Objective, reconstruction and KL per epoch, train and validation, one panel each.
+
+    Panels without numbers are left out (an autoencoder has no KL); an iwae run
+    gets a panel for its bound.
+    """
     epochs = np.asarray(history["epoch"])
     objective = "-ELBO = reconstruction + KL" if beta == 1 else f"reconstruction + {beta:g} x KL"
     parts = [("objective", objective), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, (key, label) in zip(axes, parts, strict=True):
+    parts.insert(0, ("iwae_loss", "-IWAE bound (training samples k)" if beta == 1 else f"-IWAE bound, beta {beta:g}"))
+    parts = [(key, label) for key, label in parts if np.isfinite(np.asarray(history.get(key, []), float)).any()]
+    fig, axes = plt.subplots(1, len(parts), figsize=(4.4 * len(parts), 3.8), squeeze=False)
+    for ax, (key, label) in zip(axes[0], parts, strict=True):
         ax.plot(epochs, history[key], marker="o", markersize=3, label="train")
         if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="test")
+            ax.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="validation")
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))

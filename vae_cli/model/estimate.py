@@ -39,10 +39,13 @@ class Metrics:
     seconds: float
 
 
-def _log_weights_fn(decoder_logits_model: keras.Model, log_sigma: np.ndarray | None = None) -> Callable:
-    """A graph function: (x, z_mean, z_log_var, eps) -> (log p(x|z), log p(z) - log q(z|x)) per sample.
+def _log_weights_fn(
+    decoder_logits_model: keras.Model, log_sigma: np.ndarray | None = None, conditional: bool = False
+) -> Callable:
+    """A graph function: (x, z_mean, z_log_var, eps, y) -> (log p(x|z), log p(z) - log q(z|x)) per sample.
 
     Bernoulli on the logits, or, with ``log_sigma`` (per channel), Gaussian around sigmoid(logits).
+    ``conditional``: the decoder also takes ``y``, the images' one-hot labels, so log p(x|z, y).
     """
     import tensorflow as tf
 
@@ -50,11 +53,12 @@ def _log_weights_fn(decoder_logits_model: keras.Model, log_sigma: np.ndarray | N
         log_sigma = tf.constant(np.asarray(log_sigma, dtype=np.float32))
 
     @tf.function(reduce_retracing=True)
-    def log_weights(x, z_mean, z_log_var, eps):
-        # x: (B, H, W, C); z_mean, z_log_var: (B, D); eps: (S, B, D) -> (S, B)
+    def log_weights(x, z_mean, z_log_var, eps, y):
+        # x: (B, H, W, C); z_mean, z_log_var: (B, D); eps: (S, B, D); y: (B, K) -> (S, B)
         s, b, d = tf.shape(eps)[0], tf.shape(eps)[1], tf.shape(eps)[2]
         z = z_mean[None] + tf.exp(0.5 * z_log_var)[None] * eps
-        logits = decoder_logits_model(tf.reshape(z, (s * b, d)), training=False)
+        z_flat = tf.reshape(z, (s * b, d))  # sample-major, so the labels are tiled
+        logits = decoder_logits_model([z_flat, tf.tile(y, [s, 1])] if conditional else z_flat, training=False)
         logits = tf.reshape(logits, tf.concat([[s, b], tf.shape(x)[1:]], axis=0))
         x_ = tf.broadcast_to(x[None], tf.shape(logits))
         if log_sigma is None:
@@ -78,16 +82,18 @@ def evaluate(
     batch_points: int = 8192,
     progress: Callable[[int, int], None] | None = None,
     log_sigma: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> Metrics:
     """Measures the model on float32 ``images`` (N, H, W, C); ``progress(done, total)`` is called as it goes.
 
-    ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian.
+    ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian. ``labels``
+    (one-hot rows) make it a conditional model's measurement: -ELBO and NLL of p(x|y).
     """
     import tensorflow as tf
 
     started = time.perf_counter()
     n, latent_dim = len(images), encoder.output[0].shape[-1]
-    log_weights = _log_weights_fn(decoder_logits, log_sigma)
+    log_weights = _log_weights_fn(decoder_logits, log_sigma, labels is not None)
     rng = np.random.default_rng(seed)
     recon_sum, kl_sum, nll_sum = 0.0, np.zeros(latent_dim), 0.0
     means = []
@@ -95,7 +101,10 @@ def evaluate(
     per_call = max(1, batch_points // batch)  # samples per decoder call for one image batch
     for start in range(0, n, batch):
         x = tf.constant(images[start : start + batch])
-        z_mean, z_log_var = (t.numpy().astype(np.float64) for t in encoder(x, training=False))
+        y = tf.zeros((len(x), 0)) if labels is None else tf.constant(labels[start : start + batch], tf.float32)
+        z_mean, z_log_var = (
+            t.numpy().astype(np.float64) for t in encoder(x if labels is None else [x, y], training=False)
+        )
         means.append(z_mean)
         kl_sum += np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_mean, z_log_var)), axis=0)
         zm, zv = tf.constant(z_mean, tf.float32), tf.constant(z_log_var, tf.float32)
@@ -103,7 +112,7 @@ def evaluate(
         done = 0
         while done < samples:  # the ELBO's reconstruction term
             s = min(per_call, samples - done)
-            log_px, _ = log_weights(x, zm, zv, tf.constant(rng.standard_normal((s, b, latent_dim)), tf.float32))
+            log_px, _ = log_weights(x, zm, zv, tf.constant(rng.standard_normal((s, b, latent_dim)), tf.float32), y)
             recon_sum -= float(np.sum(log_px.numpy(), dtype=np.float64))
             done += s
         if k:
@@ -112,7 +121,7 @@ def evaluate(
             while done < k:
                 s = min(per_call, k - done)
                 eps = tf.constant(rng.standard_normal((s, b, latent_dim)), tf.float32)
-                log_px, log_prior_ratio = log_weights(x, zm, zv, eps)
+                log_px, log_prior_ratio = log_weights(x, zm, zv, eps, y)
                 w = log_px.numpy().astype(np.float64) + log_prior_ratio.numpy().astype(np.float64)
                 running = np.logaddexp(running, _logsumexp(w, axis=0))
                 done += s

@@ -6,6 +6,7 @@ import csv
 import math
 from pathlib import Path
 
+from vae_cli import kinds
 from vae_cli.config import dump_yaml
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.runs import folder
@@ -35,8 +36,8 @@ def _size(n):
         n /= KIB
 
 
-def _best_row(run_dir, beta):
-    """The epoch with the lowest test loss at the target beta (``val_loss`` is lower during KL warm-up)."""
+def _best_row(run_dir, beta, kind="vae", objective="elbo"):
+    """The epoch with the lowest validation loss at the target beta (``val_loss`` is lower during KL warm-up)."""
     try:
         with (run_dir / folder.HISTORY).open(encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -44,11 +45,18 @@ def _best_row(run_dir, beta):
         return None, 0
     for row in rows:
         try:
-            row["score"] = float(row["val_reconstruction_loss"]) + beta * float(row["val_kl_loss"])
+            row["score"] = kinds.epoch_score(row, kind, objective, beta)
         except (KeyError, TypeError, ValueError):
             row["score"] = math.nan
     scored = [r for r in rows if math.isfinite(r["score"])]
     return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
+
+
+def _splits(dataset: dict) -> str:
+    splits = dataset.get("splits")
+    if not splits:  # runs made before the validation split was recorded
+        return f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images"
+    return f"{splits['train']} train / {splits['validation']} validation / {splits['test']} test images"
 
 
 def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) -> list[str]:
@@ -61,22 +69,32 @@ def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) 
         f"run        {run_dir}",
         f"status     {manifest.get('status', '?')}  (created {manifest.get('created', '?')})",
         f"dataset    {dataset.get('name', '?')} from {dataset.get('source', '?')}: "
-        f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images, "
+        f"{_splits(dataset)}, "
         f"sha256 {str(dataset.get('sha256', '?'))[:12]}...",
         f"training   seed {manifest.get('seed', '?')}, precision {manifest.get('precision', '?')}, "
         f"config hash {manifest.get('config_hash', '?')}",
     ]
-    best, epochs = _best_row(run_dir, cfg.train.beta)
+    best, epochs = _best_row(run_dir, cfg.train.beta, cfg.model.kind, cfg.train.objective)
+    lines.append(
+        f"model      {cfg.model.kind}, {cfg.model.architecture}, latent {cfg.model.latent_dim}, "
+        f"objective {cfg.train.objective} (k = {cfg.train.samples})"
+    )
     lines.append(f"epochs     {epochs} of {cfg.train.epochs} run")
     if best:
+        name = kinds.score_name(cfg.model.kind, cfg.train.objective, cfg.train.beta)
+        parts = f"reconstruction {float(best['val_reconstruction_loss']):.2f}"
+        if cfg.model.kind != "ae":
+            parts += f" + KL {float(best['val_kl_loss']):.2f}" + (
+                "" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}"
+            )
         lines.append(
-            f"best       epoch {best['epoch']}: test loss {best['score']:.2f} nats per image = "
-            f"reconstruction {float(best['val_reconstruction_loss']):.2f} + KL {float(best['val_kl_loss']):.2f}"
-            + ("" if cfg.train.beta == 1 else f" x beta {cfg.train.beta:g}")
+            f"best       epoch {best['epoch']}: validation {name} {best['score']:.2f} nats per image ({parts})"
         )
     test = manifest.get("test")
     if test:
-        lines.append(f"final test -ELBO {test['negative_elbo']:.2f} nats per image (the saved models)")
+        measured = "-ELBO" if "negative_elbo" in test else "reconstruction loss"
+        value = test.get("negative_elbo", test.get("reconstruction_loss", math.nan))
+        lines.append(f"final test {measured} {value:.2f} nats per image (the saved models)")
     lines.append("models")
     for name in (folder.ENCODER, folder.DECODER, folder.VAE):
         count = parameter_count(run_dir / name)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_cli import __version__, backend
+from vae_cli import __version__, backend, kinds
 from vae_cli.config import Config, dump_yaml
 from vae_cli.data.load import load_data
 from vae_cli.data.types import Data, prepare
@@ -45,6 +45,7 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2) -> TrainResul
     distribution.prepare_devices(cfg.train)
     # Everything that can fail on bad input happens before the run folder exists.
     data = load_data(cfg.data, seed=cfg.train.seed)
+    kinds.check_data(cfg.model, data.image_shape, data.class_names, data.source)
     manifest = new_manifest(cfg, data, argv)
     run_dir = folder.create_run_dir(
         cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
@@ -87,6 +88,7 @@ def resume(run_dir: str | Path, data_dir: str | None = None, verbose: int = 2) -
             "was trained on (sha256 in run.json)",
             Fix("point_data_dir"),
         )
+    kinds.check_data(cfg.model, data.image_shape, data.class_names, data.source)
     return _Run(run_dir, cfg, data, manifest, state).train(verbose)
 
 
@@ -94,14 +96,23 @@ class _Run:
     """One run's models, callbacks and folder, from the first epoch to be trained to the finished run."""
 
     def __init__(self, run_dir: Path, cfg: Config, data: Data, manifest: dict, state: Checkpoint | None) -> None:
+        from vae_cli.figures.codec import Codec
+        from vae_cli.figures.training_figures import EpochSamples
         from vae_cli.training import callbacks as cb
         from vae_cli.training.pipeline import steps_per_epoch
         from vae_cli.training.publish import Publisher
         from vae_cli.training.setup import build_run_models
 
         self.dir, self.cfg, self.data = run_dir, cfg, data
+        self.classes = len(data.class_names) if cfg.model.kind == "cvae" else 0
         self.models = build_run_models(
-            cfg, data.image_shape, len(data.train), manifest["precision"], state, str(run_dir / checkpoint.FILENAME)
+            cfg,
+            data.image_shape,
+            len(data.train),
+            manifest["precision"],
+            state,
+            str(run_dir / checkpoint.FILENAME),
+            self.classes,
         )
         self.first_epoch, rows, stopper_state, best = 0, [], None, None
         if state is not None:
@@ -109,16 +120,26 @@ class _Run:
             stopper_state, best = state.state["early_stopping"], state.best
         train_cfg = cfg.train
         self.log = cb.EpochLog(rows)
-        self.stopper = cb.EarlyStopper(train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best)
+        self.stopper = cb.EarlyStopper(
+            train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best, cfg.model.kind, train_cfg.objective
+        )
         self.ctrl_c = cb.CtrlC()
+        # The validation split picks the best epoch; the test split is kept for the final evaluation.
+        self.held_out = data.held_out()
+        self.val_images = prepare(self.held_out.images, cfg.data.binarize)
+        same = data.validation is None
+        self.test_images = self.val_images if same else prepare(data.test.images, cfg.data.binarize)
         z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
+        samples = EpochSamples(cfg.model.kind, z.astype("float32"), self.classes, self.val_images[:SAMPLE_POINTS])
+        final = self.models.float32_copy
         self.publisher = Publisher(
             run_dir,
             manifest,
             self.models,
             self.log,
             self.stopper,
-            z.astype("float32"),
+            samples,
+            Codec(final.encoder, final.decoder, cfg.model.kind, self.classes),
             data.title,
             cfg.model.latent_dim,
             self.first_epoch,
@@ -133,16 +154,19 @@ class _Run:
         if train_cfg.kl_warmup_epochs:
             steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
-        self.test_images = prepare(data.test.images, cfg.data.binarize)
+
+    def _eval_ds(self, images: np.ndarray, labels: np.ndarray) -> object:
+        from vae_cli.training.pipeline import eval_pipeline
+
+        return eval_pipeline(images, labels=labels if self.classes else None, classes=self.classes)
 
     def train(self, verbose: int) -> TrainResult:
         tf = backend.load()
         from vae_cli.training.callbacks import StopTraining
         from vae_cli.training.fitting import fit
-        from vae_cli.training.pipeline import eval_pipeline
 
         cfg, done = self.cfg, len(self.log.rows)
-        self.val_ds = eval_pipeline(self.test_images)
+        self.val_ds = self._eval_ds(self.val_images, self.held_out.labels)
         try:
             if not self.stopper.stopped and self.first_epoch < cfg.train.epochs:
                 fit(
@@ -155,6 +179,7 @@ class _Run:
                     verbose,
                     cfg.data.binarize,
                     self.data.image_shape,
+                    self.classes,
                 )
         except StopTraining as stop:
             self._stopped(stop)
@@ -171,11 +196,15 @@ class _Run:
         return self.finish(done)
 
     def finish(self, resumed_at: int) -> TrainResult:
-        """The final models (the best epoch's, with early stopping), test losses, figures, manifest."""
+        """The final models (the best epoch's, with early stopping), test losses, figures, manifest.
+
+        The test split is touched here for the first time (unless it serves as the validation split).
+        """
         from vae_cli.figures.training_figures import save_final_figures
         from vae_cli.training.history import history_columns
 
         rows, stopper, final = self.log.rows, self.stopper, self.models.float32_copy
+        test_labels = self.data.test.labels
         if self.cfg.train.early_stopping_patience is not None and stopper.best_weights is not None:
             final.vae.set_weights(stopper.best_weights)  # as EarlyStopping(restore_best_weights=True)
             best_epoch = stopper.best_epoch
@@ -183,19 +212,19 @@ class _Run:
             final.vae.set_weights(self.models.training_copy.vae.get_weights())
             best_epoch = rows[-1]["epoch"]
         try:
-            test = final.vae.evaluate(self.val_ds, verbose=0, return_dict=True)
-            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss")}
+            test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
+            test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
+            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss", kinds.IWAE_LOSS) if k in test}
             self.publisher.publish(len(rows))
             save_final_figures(
                 self.dir,
-                final.encoder,
-                final.decoder,
+                self.publisher.codec,
                 history_columns(rows, self.cfg.train.beta),
                 self.cfg.train.beta,
                 self.data.title,
                 self.cfg.model.latent_dim,
                 self.test_images,
-                self.data.test.labels,
+                test_labels,
                 self.data.class_names,
             )
         except OSError as exc:
@@ -205,7 +234,8 @@ class _Run:
             status="complete",
             finished=folder.now_iso(),
             best_epoch=best_epoch,
-            test=test | {"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]},
+            validation={k[4:]: v for k, v in _row(rows, best_epoch).items() if k.startswith("val_")},
+            test=test | ({"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]} if "kl_loss" in test else {}),
         )
         write_json(self.dir / folder.MANIFEST, manifest)
         seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
@@ -234,3 +264,8 @@ class _Run:
             "is intact",
             Fix("resume", self.dir, first="free space"),
         ) from None
+
+
+def _row(rows: list[dict], epoch: int) -> dict:
+    """The history row of ``epoch`` (empty if there is none)."""
+    return next((row for row in rows if row.get("epoch") == epoch), {})
