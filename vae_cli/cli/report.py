@@ -87,23 +87,23 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
         given = " given y" if evaluation.kind == "cvae" else ""
         if given:
             print("  conditional model: every number is given the test image's true class y (log p(x|y), not p(x))")
-        print(f"  -ELBO{given:<17}{metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
-        print(f"    reconstruction      {metrics.reconstruction:9.2f}")
-        print(f"    KL                  {metrics.kl:9.2f}")
+        print(f"  {'-ELBO' + given:<28}{metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
+        print(f"    {'reconstruction':<26}{metrics.reconstruction:9.2f}")
+        print(f"    {'KL':<26}{metrics.kl:9.2f}")
         if metrics.nll is not None:
             label = f"NLL{given} (IWAE, k={metrics.k})"
-            print(f"  {label:<22}{metrics.nll:9.2f}")
-    print(f"  {'reconstruction from ' + code:<24}{recon.nats:7.2f}   (no sampling)")
-    print(f"  squared error per pixel {recon.squared_error:9.5f}")
+            print(f"  {label:<28}{metrics.nll:9.2f}")
+    print(f"  {'reconstruction from ' + code:<28}{recon.nats:9.2f}   (no sampling)")
+    print(f"  {'squared error per pixel':<28}{recon.squared_error:11.5f}")
     if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     if metrics is None:
         print(f"  recorded in {evaluation.path}")
         return
-    print(f"  active units          {metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
+    print(f"  {'active units':<28}{metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
     more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
-    print(f"  KL per dimension      {kl}{more}")
+    print(f"  {'KL per dimension':<28}{kl}{more}")
     print(f"  {metrics.seconds:.0f} s; recorded in {evaluation.path}")
 
 

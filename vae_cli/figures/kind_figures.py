@@ -45,7 +45,7 @@ def check_label(codec: Codec, label: int | None, class_names: list[str], paramet
         raise RequestError(
             parameter,
             label,
-            f": this run is a {codec.kind}, which is not given a class; train one with model.kind: cvae",
+            f": this run's model.kind is {codec.kind}, which is not given a class; train one with model.kind: cvae",
         )
     if label is not None and not 0 <= label < codec.classes:
         shown = ", ".join(f"{i} {name}" for i, name in enumerate(class_names[:12]))

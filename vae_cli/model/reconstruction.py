@@ -36,8 +36,8 @@ def reconstruction_error(
     nats, squared = 0.0, 0.0
     for start in range(0, len(images), batch):
         x = images[start : start + batch]
-        y = None if labels is None else labels[start : start + batch]
-        codes = encoder(x if y is None else [x, y], training=False)
+        y = None if labels is None else ops.convert_to_tensor(labels[start : start + batch])
+        codes = encoder(ops.convert_to_tensor(x) if y is None else [ops.convert_to_tensor(x), y], training=False)
         code = codes[0] if isinstance(codes, (list, tuple)) else codes
         logits = decoder_logits(code if y is None else [code, y], training=False)
         mean = ops.sigmoid(logits)

@@ -94,7 +94,8 @@ def summary(run: str | Path | None = None, output_dir: str | Path = OUTPUT_DIR) 
     if test:
         measured = "-ELBO" if "negative_elbo" in test else "reconstruction loss"
         value = test.get("negative_elbo", test.get("reconstruction_loss", math.nan))
-        lines.append(f"final test {measured} {value:.2f} nats per image (the saved models)")
+        bound = f", -IWAE bound {test['iwae_loss']:.2f}" if "iwae_loss" in test else ""
+        lines.append(f"final test {measured} {value:.2f}{bound} nats per image (the saved models)")
     lines.append("models")
     for name in (folder.ENCODER, folder.DECODER, folder.VAE):
         count = parameter_count(run_dir / name)
