@@ -95,11 +95,11 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
             print(f"  {label:<28}{metrics.nll:9.2f}")
     print(f"  {'reconstruction from ' + code:<28}{recon.nats:9.2f}   (no sampling)")
     print(f"  {'squared error per pixel':<28}{recon.squared_error:11.5f}")
-    if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
-        print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     if metrics is None:
         print(f"  recorded in {evaluation.path}")
         return
+    if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
+        print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     print(f"  {'active units':<28}{metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
     more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
