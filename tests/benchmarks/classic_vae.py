@@ -29,11 +29,14 @@ def main():
     import numpy as np
 
     from vae_cli.config import DataConfig, ModelConfig
-    from vae_cli.data.load import load_data, to_float
+    from vae_cli.data.load import load_data
+    from vae_cli.data.types import to_float
     from vae_cli.model.build import build_models
 
     data = load_data(DataConfig(data_dir=args.data_dir))
-    x_train, x_test = to_float(data.train.images), to_float(data.test.images)
+    # The classic script trains on all 60,000 images: the tool's validation split goes back in.
+    x_train = to_float(np.concatenate([data.train.images, data.validation.images]))
+    x_test = to_float(data.test.images)
     keras.utils.set_random_seed(args.seed)
     vae = build_models(ModelConfig(), x_train.shape[1:], seed=args.seed).vae
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
