@@ -290,3 +290,29 @@ def test_sigkill_then_resume_gives_the_same_weights(long_data, tmp_path, kind):
     assert main(["train", "--resume", str(run_dir)]) == 0
     for a, b in zip(variables(run_dir), variables(only_run(tmp_path / "full")), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_cvae_streams_a_labelled_image_folder(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, row in (("bars", 4), ("dots", 10)):
+        (tmp_path / "pics" / name).mkdir(parents=True)
+        for i in range(20):
+            image = rng.integers(0, 30, (16, 16), np.uint8)
+            image[row : row + 3] = 250
+            Image.fromarray(image).save(tmp_path / "pics" / name / f"{i}.png")
+    out_dir = tmp_path / "out"
+    args = ["train", "--set", "data.dataset=image_folder", "--set", f"data.path={tmp_path / 'pics'}"]
+    for item in TINY_MODEL + ["model.kind=cvae", "train.epochs=1", "train.batch_size=8", f"output.dir={out_dir}"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    run_dir = only_run(out_dir)
+    manifest = json.loads((run_dir / folder.MANIFEST).read_text())
+    assert manifest["dataset"]["splits"] == {"train": 36, "validation": 4, "test": 4}
+    assert manifest["dataset"]["split_rule"].startswith("validation and test: the same 4 of the 40 images")
+    capsys.readouterr()
+    assert main(["sample", "--classes", "3", "--run", str(run_dir)]) == 0
+    assert main(["sample", "--label", "1", "--random", "4", "--run", str(run_dir)]) == 0
+    assert main(["sample", "--label", "2", "--random", "4", "--run", str(run_dir)]) == 2
+    assert "--label 2: this run's classes are 0 to 1 (0 bars, 1 dots)" in capsys.readouterr().err
