@@ -15,7 +15,10 @@ from vae_cli.data.load import load_data
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
 def test_real_dataset_loads(name):
     data = load_data(DataConfig(dataset=name, data_dir=str(real_data_dir())))
-    assert data.train.images.shape == (60000, 28, 28, 1) and data.test.images.shape == (10000, 28, 28, 1)
+    # 5,000 of the 60,000 training images are held out for validation; the test set stays whole.
+    assert data.train.images.shape == (55000, 28, 28, 1) and data.test.images.shape == (10000, 28, 28, 1)
+    assert data.validation.images.shape == (5000, 28, 28, 1)
+    assert sorted(np.unique(data.validation.labels)) == list(range(10))
     assert sorted(np.unique(data.train.labels)) == list(range(10))
     counts = np.bincount(data.test.labels)
     assert counts.min() >= 850  # every class present in the test set
@@ -44,6 +47,7 @@ def test_short_mnist_training_then_sample_and_plot_latent(tmp_path, capsys):
     (run_dir,) = out_dir.iterdir()
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["dataset"]["train_images"] == 6000 and manifest["dataset"]["test_images"] == 10000
+    assert manifest["dataset"]["splits"] == {"train": 6000, "validation": 5000, "test": 10000}
     # Two epochs on 6,000 images already beat the 543 nats of a decoder that outputs 0.5 everywhere.
     assert manifest["test"]["negative_elbo"] < 230
     capsys.readouterr()

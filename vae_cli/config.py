@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +15,10 @@ from typing import Any, Literal
 
 import yaml
 
-from vae_cli import limits
+from vae_cli import kinds, limits
 from vae_cli.errors import ConfigError, Fix, cut, shown
 from vae_cli.names import DATASET_KINDS, USER_DATASETS
+from vae_cli.typed_sections import build_sections
 from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 
@@ -45,7 +44,10 @@ class DataConfig:
         "auto", help="image_folder: channels; auto: rgb if any image has colour"
     )
     validation_split: float = _opt(
-        0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for testing"
+        0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for validation and testing"
+    )
+    validation_size: int = _opt(
+        5000, min=1, help="mnist, fashion_mnist: training images held out for validation (at most a fifth of them)"
     )
     limit: int | None = _opt(min=1, help="use only the first N training images")
     binarize: Literal["none", "static", "dynamic"] = _opt(
@@ -55,8 +57,19 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    architecture: Literal["conv", "conv_deep", "mlp"] = _opt(
-        "conv", help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers"
+    kind: Literal[kinds.MODEL_KINDS] = _opt(
+        "vae", help="vae | ae: deterministic code, reconstruction loss only | cvae: encoder and decoder given the class"
+    )
+    architecture: Literal["conv", "conv_deep", "mlp", "layers"] = _opt(
+        "conv",
+        help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers; "
+        "layers: model.encoder_layers and model.decoder_layers",
+    )
+    encoder_layers: list[dict] | None = _opt(
+        help="layers: image -> features, e.g. [{conv: 32, stride: 2}, {dense: 64}]; z_mean/z_log_var follow"
+    )
+    decoder_layers: list[dict] | None = _opt(
+        help="layers: z -> logits, ending at the image shape, e.g. [{dense: 1568}, {reshape: [7, 7, 32]}, ...]"
     )
     latent_dim: int = _opt(2, min=1, max=limits.MAX_LATENT_DIM, help="size of z")
     encoder_filters: list[int] | None = _opt(
@@ -93,6 +106,12 @@ class TrainConfig:
     batch_size: int = _opt(64, min=1, max=limits.MAX_BATCH_SIZE, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
+    objective: Literal[kinds.OBJECTIVES] = _opt(
+        "elbo", help="elbo | iwae: the k-sample importance-weighted bound of Burda et al. (train.samples = k)"
+    )
+    samples: int = _opt(
+        1, min=1, max=limits.MAX_TRAIN_SAMPLES, help="samples of z per image in training; iwae needs k >= 2"
+    )
     kl_warmup_epochs: int = _opt(
         0, min=0, max=limits.MAX_EPOCHS, help="raise the KL weight linearly from 0 to beta over these epochs"
     )
@@ -106,7 +125,7 @@ class TrainConfig:
         3,
         min=0,
         max=limits.MAX_EPOCHS,
-        help="epochs without a better test loss (at the target beta) before stopping; null: never",
+        help="epochs without a better validation loss (at the target beta) before stopping; null: never",
     )
     seed: int = _opt(0, min=0, max=limits.MAX_SEED, help="seeds weights, shuffling and sampling")
     lr_schedule: Literal["constant", "cosine"] = _opt(
@@ -200,16 +219,7 @@ def set_dotted(raw: dict, key: str, value: Any) -> None:
 
 def from_dict(raw: dict) -> Config:
     """Builds a validated ``Config`` from nested dicts."""
-    sections = {}
-    for f in dataclasses.fields(Config):
-        values = raw.get(f.name) or {}
-        if not isinstance(values, dict):
-            raise ConfigError(f"{f.name}: must be a mapping of keys, got {_describe(values)}")
-        sections[f.name] = _build_section(f.name, f.default_factory, values)
-    unknown = sorted(_key_text(k) for k in set(raw) - set(sections))  # YAML keys need not be strings
-    if unknown:
-        raise ConfigError(_unknown_message(unknown[0], list(sections)))
-    cfg = Config(**sections)
+    cfg = Config(**build_sections(Config, raw))
     _check_together(cfg)
     return cfg
 
@@ -225,86 +235,7 @@ def _check_together(cfg):
         raise ConfigError(f"data.image_size: at most {limits.MAX_IMAGE_PIXELS:,} pixels, got {shown(data.image_size)}")
     if train.devices is not None and train.distribute == "none":
         raise ConfigError("train.devices: only used with train.distribute: mirrored")
-
-
-def _build_section(section, cls, values):
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    for key in values:
-        if key not in known:
-            raise ConfigError(_unknown_message(f"{section}.{_key_text(key)}", [f"{section}.{k}" for k in known]))
-    checked = {}
-    for key, value in values.items():
-        checked[key] = _check(f"{section}.{key}", value, hints[key], known[key].metadata)
-    return cls(**checked)
-
-
-def _check(key, value, hint, meta):
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (hint,) = [a for a in args if a is not type(None)]
-        return _check(key, value, hint, meta)
-    if origin is Literal:
-        if value not in args:
-            choices = " | ".join(str(a) for a in args)
-            raise ConfigError(f"{key}: must be one of {choices}, got {shown(value)}")
-        return value
-    if origin is list:
-        if not isinstance(value, list) or not value:
-            raise ConfigError(f"{key}: must be a non-empty list, got {_describe(value)}")
-        if len(value) > limits.MAX_LIST:
-            raise ConfigError(f"{key}: at most {limits.MAX_LIST} entries, got {len(value):,}")
-        return [_check(f"{key}[{i}]", v, args[0], meta) for i, v in enumerate(value)]
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) >= 2**1023:
-            raise ConfigError(f"{key}: must be a finite number, got {_describe(value)}")
-        value = float(value)
-    if hint is bool:
-        ok = isinstance(value, bool)
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, hint)
-    if not ok:
-        raise ConfigError(f"{key}: must be {_type_name(hint)}, got {_describe(value)}")
-    if hint is float and not math.isfinite(value):
-        raise ConfigError(f"{key}: must be a finite number, got {value}")
-    if hint is str and len(value) > limits.MAX_TEXT:
-        raise ConfigError(f"{key}: at most {limits.MAX_TEXT} characters, got {_describe(value)}")
-    _check_range(key, value, meta)
-    return value
-
-
-def _check_range(key, value, meta):
-    low, high = meta.get("min"), meta.get("max")
-    if low is not None and value < low:
-        raise ConfigError(f"{key}: must be >= {low}, got {shown(value)}")
-    if high is not None and value > high:
-        raise ConfigError(f"{key}: must be <= {high}, got {shown(value)}")
-
-
-def _type_name(hint):
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
-
-
-def _describe(value):
-    return f"{type(value).__name__} {shown(value)}" if value is not None else "null"
-
-
-def _key_text(key):
-    """A key as one line of an error: plain strings as they are, anything else (null, 1, a line break) as repr."""
-    return key if isinstance(key, str) and key.isprintable() else repr(key)
-
-
-def _unknown_message(key, known):
-    import difflib
-
-    key = cut(str(key))
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(known)}"
-    return f"unknown config key {key}{hint}"
+    kinds.check_config(cfg.model, train)
 
 
 def to_dict(cfg: Config) -> dict:

@@ -4,6 +4,7 @@ GRID = 15  # cells per side of the latent grid
 GRID_RANGE = ("ppf", 0.05, 0.95)  # prior quantiles: each cell covers equal prior mass
 SEED = 0  # picks test images and random draws in every figure command
 RECONSTRUCT_COUNT = 10
+CLASS_COLUMNS = 10  # z values (styles) per row of a conditional run's class figure
 INTERPOLATE_STEPS = 10
 TRAVERSE_STEPS = 11
 TRAVERSE_SPAN = 3.0

@@ -1,8 +1,10 @@
 """``import vae_cli.layers`` registers the custom layers, so a saved ``vae.h5`` loads in plain Keras.
 
-A stable public path that users' scripts rely on; the layers live in ``vae_cli.model.layers``.
+A stable public path that users' scripts rely on; the layers live in ``vae_cli.model.layers``
+(the VAE's) and ``vae_cli.model.objectives`` (several samples, the IWAE bound, the autoencoder's loss).
 """
 
 from vae_cli.model.layers import Sampling, VAELoss
+from vae_cli.model.objectives import MultiSampleLoss, MultiSampling, ReconstructionLoss, RepeatSamples
 
-__all__ = ["Sampling", "VAELoss"]
+__all__ = ["Sampling", "VAELoss", "MultiSampling", "RepeatSamples", "MultiSampleLoss", "ReconstructionLoss"]

@@ -42,3 +42,4 @@ MAX_LATENT_VALUE = 1000.0  # |z| of --range linear:MIN:MAX and traverse --span; 
 MAX_K = 100_000  # evaluate --k; Burda et al. use 5,000
 MAX_SAMPLES = 10_000  # evaluate --samples
 EVALUATE_CHUNK_VALUES = 8192 * 28 * 28  # pixel values decoded per call, whatever k and the image size
+MAX_TRAIN_SAMPLES = 5000  # train.samples: k draws of z per image in each training step

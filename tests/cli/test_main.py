@@ -146,7 +146,9 @@ def test_run_folder_contents(trained):
     assert config["model"]["encoder_filters"] == [4, 8] and config["train"]["epochs"] == 2
     manifest = json.loads((trained / "run.json").read_text())
     assert manifest["status"] == "complete" and manifest["epochs_completed"] == 2 and manifest["seed"] == 0
-    assert len(manifest["dataset"]["sha256"]) == 64 and manifest["dataset"]["train_images"] == 192
+    assert len(manifest["dataset"]["sha256"]) == 64 and manifest["dataset"]["train_images"] == 192 - 38
+    # a fifth of the 192 training images held out for validation; the test set is the dataset's own
+    assert manifest["dataset"]["splits"] == {"train": 154, "validation": 38, "test": 64}
     assert set(manifest["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
     assert manifest["test"]["negative_elbo"] == pytest.approx(
         manifest["test"]["reconstruction_loss"] + manifest["test"]["kl_loss"]

@@ -47,9 +47,16 @@ def test_broken_gzip_is_named(tmp_path):
         read_idx(path)
 
 
+def training_images(data):
+    """The file's training images: those trained on and those held out for validation."""
+    return len(data.train) + len(data.validation)
+
+
 def test_loads_float_ready_uint8_with_labels(data_dir):
     data = load_data(DataConfig(data_dir=str(data_dir)))
-    assert data.train.images.shape == (192, 28, 28, 1) and data.train.images.dtype == np.uint8
+    # A fifth of the 192 training images is held out for validation (tests/data/test_validation.py).
+    assert data.train.images.shape == (154, 28, 28, 1) and data.train.images.dtype == np.uint8
+    assert data.validation.images.shape == (38, 28, 28, 1)
     assert data.test.images.shape == (64, 28, 28, 1) and data.test.labels.shape == (64,)
     x = to_float(data.train.images)
     assert x.dtype == np.float32 and x.min() >= 0.0 and x.max() == 1.0
@@ -67,20 +74,20 @@ def test_limit_takes_the_first_images(data_dir):
 def test_parent_folder_with_dataset_subfolders(tmp_path):
     write_dataset(tmp_path / "mnist", train=8, test=4)
     write_dataset(tmp_path / "fashion-mnist", train=12, test=4, compress=False)
-    assert len(load_data(DataConfig(dataset="mnist", data_dir=str(tmp_path))).train.images) == 8
-    assert len(load_data(DataConfig(dataset="fashion_mnist", data_dir=str(tmp_path))).train.images) == 12
+    assert training_images(load_data(DataConfig(dataset="mnist", data_dir=str(tmp_path)))) == 8
+    assert training_images(load_data(DataConfig(dataset="fashion_mnist", data_dir=str(tmp_path)))) == 12
 
 
 def test_env_var_is_used_when_no_data_dir(tmp_path, monkeypatch):
     write_dataset(tmp_path / "mnist", train=8, test=4)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
-    assert len(load_data(DataConfig()).train.images) == 8
+    assert training_images(load_data(DataConfig())) == 8
 
 
 def test_config_data_dir_beats_env(tmp_path, monkeypatch):
     write_dataset(tmp_path / "a", train=8, test=4)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "missing"))
-    assert len(load_data(DataConfig(data_dir=str(tmp_path / "a"))).train.images) == 8
+    assert training_images(load_data(DataConfig(data_dir=str(tmp_path / "a")))) == 8
 
 
 def test_missing_folder_and_missing_files(tmp_path):
@@ -122,7 +129,7 @@ def test_keras_loader_is_used_without_a_folder(monkeypatch):
     y = np.arange(3, dtype=np.uint8)
     monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", lambda: ((x, y), (x[:2], y[:2])))
     data = load_data(DataConfig(dataset="fashion_mnist"))
-    assert data.source == "keras" and data.train.images.shape == (3, 28, 28, 1) and len(data.test.labels) == 2
+    assert data.source == "keras" and training_images(data) == 3 and len(data.test.labels) == 2
 
 
 def test_find_dataset_folder_prefers_the_folder_itself(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
-from vae_cli.figures import from_run, latents, plots
+from vae_cli.figures import from_run, latents, plots, rows_from_run
+from vae_cli.figures.codec import Codec
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +240,9 @@ def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkey
     monkeypatch.setattr(training_figures, "draw_manifold", lambda *a, **k: seen.update(k))
     monkeypatch.setattr(training_figures, "progress_gif", lambda run_dir: None)
     history = {"epoch": [1], "objective": [1.0], "reconstruction_loss": [1.0], "kl_loss": [0.0]}
+    codec = Codec(view.encoder, view.decoder)
     training_figures.save_final_figures(
-        tmp_path, view.encoder, view.decoder, history, 1.0, "x", 3, test.images, test.labels, view.class_names, 1
+        tmp_path, codec, history, 1.0, "x", test.images, test.labels, view.class_names, 1
     )
     variance = latents.encode_means(view.encoder, test.images).var(axis=0)
     assert sorted(seen["dims"]) == sorted(np.argsort(variance)[-2:].tolist())
@@ -322,9 +324,9 @@ def test_titles_of_narrow_grids_wrap_after_the_run_description():
     [
         (lambda view: from_run.sample_grid(view, 15), "--grid 15: 225 images of 512x512x3"),
         (lambda view: from_run.sample_random(view, 100), "--random 100: 100 images"),
-        (lambda view: from_run.reconstruct(view, 50), "-n 50: 100 images"),
-        (lambda view: from_run.interpolate(view, steps=30), "--steps 30: 92 images"),
-        (lambda view: from_run.traverse(view, steps=11), "--steps 11: 110 images"),
+        (lambda view: rows_from_run.reconstruct(view, 50), "-n 50: 100 images"),
+        (lambda view: rows_from_run.interpolate(view, steps=30), "--steps 30: 92 images"),
+        (lambda view: rows_from_run.traverse(view, steps=11), "--steps 11: 110 images"),
     ],
 )
 def test_figures_of_large_images_are_refused_before_decoding(draw, flag):
@@ -357,7 +359,9 @@ def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, sh
     monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args, **kwargs: drawn.append(n))
     monkeypatch.setattr(training_figures, "draw_latent", lambda *args, **kwargs: None)
     monkeypatch.setattr(training_figures.charts, "save_loss_curves", lambda *args: None)
-    monkeypatch.setattr(training_figures.latents, "encode_means", lambda *args: np.zeros((1, 2)))
     decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))
-    training_figures.save_final_figures(tmp_path, None, decoder, {"epoch": [1]}, 1.0, "x", 2, None, None, [])
+    codec = SimpleNamespace(
+        latent_dim=2, decoder=decoder, kind="vae", conditional=False, encode=lambda *args: np.zeros((1, 2))
+    )
+    training_figures.save_final_figures(tmp_path, codec, {"epoch": [1]}, 1.0, "x", None, None, [])
     assert drawn == [grid]

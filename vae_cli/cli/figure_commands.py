@@ -9,6 +9,7 @@ from typing import Any
 from vae_cli import defaults
 from vae_cli.cli import options
 from vae_cli.cli.report import print_notes, print_paths
+from vae_cli.errors import ConfigError
 
 
 def run_view(args: argparse.Namespace) -> Any:
@@ -24,11 +25,16 @@ def sample(args: argparse.Namespace) -> int:
     from vae_cli.figures import from_run
 
     out = options.out_path(args.out)  # a bad --out fails before any work
+    if args.classes is not None:
+        if args.label is not None:
+            raise ConfigError("--label: --classes draws every class; drop --label")
+        return print_paths(from_run.sample_classes(run_view(args), args.classes, args.seed, out))
     if args.random is not None:
-        return print_paths(from_run.sample_random(run_view(args), args.random, args.seed, out))
-    rng, dims = options.grid_range(args.range_text), options.grid_dims(args.dims)
+        return print_paths(from_run.sample_random(run_view(args), args.random, args.seed, out, args.label))
+    rng = None if args.range_text is None else options.grid_range(args.range_text)
+    dims = options.grid_dims(args.dims)
     grid = defaults.GRID if args.grid is None else args.grid
-    return print_paths(from_run.sample_grid(run_view(args), grid, rng, dims, not args.no_axes, out))
+    return print_paths(from_run.sample_grid(run_view(args), grid, rng, dims, not args.no_axes, out, args.label))
 
 
 def plot_latent(args: argparse.Namespace) -> int:
@@ -45,22 +51,22 @@ def plot_latent(args: argparse.Namespace) -> int:
 
 
 def reconstruct(args: argparse.Namespace) -> int:
-    from vae_cli.figures import from_run
+    from vae_cli.figures import rows_from_run
 
     out = options.out_path(args.out)
-    return print_paths(from_run.reconstruct(run_view(args), args.n, args.seed, out))
+    return print_paths(rows_from_run.reconstruct(run_view(args), args.n, args.seed, out))
 
 
 def interpolate(args: argparse.Namespace) -> int:
-    from vae_cli.figures import from_run
+    from vae_cli.figures import rows_from_run
 
     out = options.out_path(args.out)
-    return print_paths(from_run.interpolate(run_view(args), args.start, args.end, args.steps, args.seed, out))
+    return print_paths(rows_from_run.interpolate(run_view(args), args.start, args.end, args.steps, args.seed, out))
 
 
 def traverse(args: argparse.Namespace) -> int:
-    from vae_cli.figures import from_run
+    from vae_cli.figures import rows_from_run
 
     out = options.out_path(args.out)
-    paths = from_run.traverse(run_view(args), args.dim, args.index, args.steps, args.span, seed=args.seed, out=out)
+    paths = rows_from_run.traverse(run_view(args), args.dim, args.index, args.steps, args.span, seed=args.seed, out=out)
     return print_paths(paths)

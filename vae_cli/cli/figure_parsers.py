@@ -15,7 +15,7 @@ from vae_cli.cli.arguments import (
     positive_int,
 )
 from vae_cli.cli.options import GRID_RANGE_TEXT
-from vae_cli.defaults import GRID
+from vae_cli.defaults import CLASS_COLUMNS, GRID
 
 
 def add_sample(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,9 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         sub,
         "sample",
         "decode a latent grid, or random samples, into one PNG",
-        "Decode an N x N grid over two latent dimensions (default), or N random draws from the prior.",
+        "Decode an N x N grid over two latent dimensions (default), N random draws from the prior, or (a\n"
+        "conditional run) a row per class. An autoencoder has no prior: its grid spans its codes' percentiles\n"
+        "and its random codes come from a Gaussian fitted to the test-set codes.",
     )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument(
@@ -40,13 +42,32 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         default=None,
         help=f"N images from z ~ N(0, I), at most {limits.MAX_RANDOM:,}",
     )
+    kind.add_argument(
+        "--classes",
+        metavar="N",
+        type=int_between(1, limits.MAX_GRID),
+        nargs="?",
+        const=CLASS_COLUMNS,
+        default=None,
+        help=f"cvae: one row per class decoding the same N draws of z, one per column (N: {CLASS_COLUMNS}, "
+        f"at most {limits.MAX_GRID})",
+    )
+    p.add_argument(
+        "--label",
+        metavar="K",
+        type=index,
+        default=None,
+        help="cvae: decode the grid or the random samples as class K (default: grid: the first class; "
+        "random: the classes in turn)",
+    )
     p.add_argument(
         "--range",
         metavar="SPEC",
-        default=GRID_RANGE_TEXT,
+        default=None,
         dest="range_text",
         help="grid coordinates: ppf:LOW:HIGH (prior quantiles), linear:MIN:MAX (within "
-        f"+-{limits.MAX_LATENT_VALUE:g}), or data[:LOW:HIGH] (percentiles of the test set's z_mean)",
+        f"+-{limits.MAX_LATENT_VALUE:g}), or data[:LOW:HIGH] (percentiles of the test set's z_mean) "
+        f"(default: {GRID_RANGE_TEXT}; an autoencoder's: data)",
     )
     p.add_argument(
         "--dims",
@@ -57,7 +78,7 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-axes", action="store_true", help="the grid's pixels alone, no title or ticks (for papers)")
     add_seed(p, "the random samples")
-    add_run_args(p, "grid.png, grid-<options>.png or random-N-seedS.png in the run folder")
+    add_run_args(p, "grid.png, grid-<options>.png, random-N-seedS.png or classes.png in the run folder")
 
 
 def add_plot_latent(sub: argparse._SubParsersAction) -> None:

@@ -30,6 +30,8 @@ FLAGS = {
     "steps": "--steps",
     "limit": "--limit",
     "study": "--study",
+    "label": "--label",
+    "classes": "--classes",
 }
 
 

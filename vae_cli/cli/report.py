@@ -63,16 +63,25 @@ def print_paths(paths: Iterable[Path]) -> int:
 def print_train_result(result: Any) -> None:
     t = result.test
     epochs = f"{result.epochs} epoch{'s' * (result.epochs != 1)}"
-    print(
-        f"\nTest loss: {t['loss']:.2f} nats per image "
-        f"(reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}; "
-        f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}) after {epochs}, "
-        f"best epoch {result.best_epoch}, {result.seconds_per_epoch:.1f} s per epoch"
-    )
+    after = f"after {epochs}, best epoch {result.best_epoch} (on the validation split), "
+    if "kl_loss" in t:
+        iwae = f"; -IWAE bound {t['iwae_loss']:.2f}" if "iwae_loss" in t else ""
+        print(
+            f"\nTest loss: {t['loss']:.2f} nats per image "
+            f"(reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}; "
+            f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}{iwae}) {after}"
+            f"{result.seconds_per_epoch:.1f} s per epoch"
+        )
+    else:  # an autoencoder: no KL, no bound
+        print(
+            f"\nTest reconstruction loss: {t['reconstruction_loss']:.2f} nats per image {after}"
+            f"{result.seconds_per_epoch:.1f} s per epoch"
+        )
     print(f"Run folder: {result.run_dir}")
     print("Look at it:")
-    for name in ("grid.png", "latent.png", "loss.png", "progress.gif"):
-        print(f"  {result.run_dir / name}")
+    for name in ("grid.png", "latent.png", "classes.png", "loss.png", "progress.gif"):
+        if name != "classes.png" or (result.run_dir / name).exists():
+            print(f"  {result.run_dir / name}")
     for command in ("show", "reconstruct", "sample --random 64", "interpolate", "traverse"):
         print(f"  vae {command} --run {result.run_dir}")
 
@@ -88,25 +97,37 @@ def print_config(cfg: Any, sources: dict[str, str]) -> None:
 
 
 def print_evaluation(run_dir: Path, evaluation: Any) -> None:
-    metrics = evaluation.metrics
+    metrics, recon = evaluation.metrics, evaluation.reconstruction
     treated = evaluation.binarize + (
         ""
         if evaluation.binarize == evaluation.trained_with_binarize
         else f" (trained with {evaluation.trained_with_binarize})"
     )
-    print(f"{run_dir}: {metrics.images} test images, binarize {treated}, nats per image")
-    print(f"  -ELBO                 {metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
-    print(f"    reconstruction      {metrics.reconstruction:9.2f}")
-    print(f"    KL                  {metrics.kl:9.2f}")
-    if metrics.nll is not None:
-        label = f"NLL (IWAE, k={metrics.k})"
-        print(f"  {label:<22}{metrics.nll:9.2f}")
+    print(f"{run_dir}: {recon.images} test images, binarize {treated}, nats per image")
+    code = "the code" if metrics is None else "z_mean"
+    if metrics is None:
+        print("  an autoencoder has no prior and no likelihood bound: its reconstruction error alone")
+    else:
+        given = " given y" if evaluation.kind == "cvae" else ""
+        if given:
+            print("  conditional model: every number is given the test image's true class y (log p(x|y), not p(x))")
+        print(f"  {'-ELBO' + given:<28}{metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")
+        print(f"    {'reconstruction':<26}{metrics.reconstruction:9.2f}")
+        print(f"    {'KL':<26}{metrics.kl:9.2f}")
+        if metrics.nll is not None:
+            label = f"NLL{given} (IWAE, k={metrics.k})"
+            print(f"  {label:<28}{metrics.nll:9.2f}")
+    print(f"  {'reconstruction from ' + code:<28}{recon.nats:9.2f}   (no sampling)")
+    print(f"  {'squared error per pixel':<28}{recon.squared_error:11.5f}")
+    if metrics is None:
+        print(f"  recorded in {evaluation.path}")
+        return
     if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
-    print(f"  active units          {metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
+    print(f"  {'active units':<28}{metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
     more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
-    print(f"  KL per dimension      {kl}{more}")
+    print(f"  {'KL per dimension':<28}{kl}{more}")
     print(f"  {metrics.seconds:.0f} s; recorded in {evaluation.path}")
 
 
@@ -160,5 +181,7 @@ def evaluation_record(run_dir: Path, evaluation: Any) -> dict:
         "binarize": evaluation.binarize,
         "trained_with_binarize": evaluation.trained_with_binarize,
         "likelihood": evaluation.likelihood,
-        **dataclasses.asdict(evaluation.metrics),
+        "kind": evaluation.kind,
+        "reconstruction_from_mean": dataclasses.asdict(evaluation.reconstruction),
+        **(dataclasses.asdict(evaluation.metrics) if evaluation.metrics is not None else {}),
     }

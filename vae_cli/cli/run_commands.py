@@ -86,6 +86,8 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.json:
         return report.print_json(report.evaluation_record(view.dir, evaluation))
     report.print_evaluation(view.dir, evaluation)
+    if evaluation.metrics is None:  # an autoencoder: no KL to chart
+        return 0
     return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
 
 

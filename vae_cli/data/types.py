@@ -46,11 +46,21 @@ class Data:
     test: Split
     source: str  # the folder or file read, or "keras"
     image_shape: tuple[int, int, int]  # (H, W, C) as the model sees it
+    validation: Split | None = None  # held out of the training images; None: the test split serves
+    split_rule: str = ""  # how the splits were drawn, in words, for run.json
+
+    def held_out(self) -> Split:
+        """The split that picks the best epoch: the validation split, or the test split where it serves."""
+        return self.test if self.validation is None else self.validation
+
+    def splits(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.held_out()), "test": len(self.test)}
 
     def checksum(self) -> str:
         """sha256 over the exact arrays used (for streamed files: their names and sizes)."""
         digest = hashlib.sha256(repr(tuple(self.image_shape)).encode())
-        for split in (self.train, self.test):
+        held = () if self.validation is None else (self.validation,)
+        for split in (self.train, *held, self.test):
             if split.files is not None:
                 for path in split.files:
                     digest.update(f"{Path(path).relative_to(self.source)}:{Path(path).stat().st_size}\n".encode())

@@ -92,7 +92,15 @@ def load_folder(data_cfg: DataConfig, seed: int) -> Data:
     test = Split(decode_files(test_files, shape), labels[test_idx], test_files)
     train = Split(None, labels[train_idx], [files[i] for i in train_idx])
     source = str(Path(data_cfg.path).expanduser())
-    return Data("image_folder", Path(source).name, class_names, train, test, source, shape)
+    rule = _held_rule(len(test_files), len(files), data_cfg.validation_split, seed)
+    return Data("image_folder", Path(source).name, class_names, train, test, source, shape, split_rule=rule)
+
+
+def _held_rule(held, count, fraction, seed):
+    return (
+        f"validation and test: the same {held} of the {count} images (data.validation_split {fraction:g}), "
+        f"drawn with train.seed {seed}"
+    )
 
 
 def _split(count, fraction, seed):
@@ -134,16 +142,19 @@ def load_npz(data_cfg: DataConfig, seed: int) -> Data:
     x_train = _images(arrays["x_train"], path, "x_train")
     y_train = _labels(arrays.get("y_train"), len(x_train), path, "y_train")
     if "x_test" in arrays:
+        rule = "validation and test: x_test"
         x_test = _images(arrays["x_test"], path, "x_test")
         y_test = _labels(arrays.get("y_test"), len(x_test), path, "y_test")
         if x_test.shape[1:] != x_train.shape[1:]:
             raise DataError(f"{path}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}")
     else:
         train_idx, test_idx = _split(len(x_train), data_cfg.validation_split, seed)
+        rule = _held_rule(len(test_idx), len(x_train), data_cfg.validation_split, seed)
         x_train, x_test, y_train, y_test = x_train[train_idx], x_train[test_idx], y_train[train_idx], y_train[test_idx]
     n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
     names = [str(i) for i in range(n_classes)]
-    return Data("npz", path.stem, names, Split(x_train, y_train), Split(x_test, y_test), str(path), x_train.shape[1:])
+    train, test = Split(x_train, y_train), Split(x_test, y_test)
+    return Data("npz", path.stem, names, train, test, str(path), x_train.shape[1:], split_rule=rule)
 
 
 def _images(x, path, key):

@@ -63,16 +63,26 @@ def save_loss_curves(
     path: Path, history: dict, title: str, beta: float = 1.0, best_epoch: int | None = None, best_note: str = ""
 ) -> Path:
     """Objective, reconstruction and KL per epoch, train and validation, one panel each; ``best_epoch``
-    (the lowest test objective at the target beta) marked in each panel, ``best_note`` beside it."""
+    (the lowest validation objective at the target beta) marked in each panel, ``best_note`` beside it.
+
+    Panels without numbers are left out (an autoencoder has no KL); an iwae run gets a panel for its bound.
+    """
     epochs = np.asarray(history["epoch"])
     objective = "-ELBO = reconstruction + KL" if beta == 1 else f"reconstruction + {beta:g} x KL"
-    parts = [("objective", objective), ("reconstruction_loss", "reconstruction"), ("kl_loss", "KL")]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    iwae = "-IWAE bound (training samples k)" if beta == 1 else f"-IWAE bound, beta {beta:g}"
+    parts = [
+        ("iwae_loss", iwae),
+        ("objective", objective),
+        ("reconstruction_loss", "reconstruction"),
+        ("kl_loss", "KL"),
+    ]
+    parts = [(key, label) for key, label in parts if np.isfinite(np.asarray(history.get(key, []), float)).any()]
+    fig, axes = plt.subplots(1, len(parts), figsize=(4.4 * len(parts), 3.8), squeeze=False)
     dots = {"marker": "o", "markersize": 3} if len(epochs) <= 40 else {}  # hundreds of dots would hide the line
-    for ax, (key, label) in zip(axes, parts, strict=True):
+    for ax, (key, label) in zip(axes[0], parts, strict=True):
         ax.plot(epochs, history[key], label="train", **dots)
         if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], label="test", **dots)
+            ax.plot(epochs, history[f"val_{key}"], label="validation", **dots)
         if best_epoch is not None:
             ax.axvline(
                 best_epoch,

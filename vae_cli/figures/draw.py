@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vae_cli.defaults import SEED
 from vae_cli.figures import charts, latents, plots
+from vae_cli.figures.codec import Codec
 from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
 
 
@@ -18,7 +18,7 @@ def title_prefix(dataset_title: str, latent_dim: int, epochs: int) -> str:
 
 
 def draw_manifold(
-    decoder: Any,
+    codec: Codec,
     n: int,
     title: str,
     path: Path,
@@ -26,13 +26,17 @@ def draw_manifold(
     dims: tuple[int, int] = (0, 1),
     z_means: np.ndarray | None = None,
     axes: bool = True,
+    label: int | None = None,
+    center: np.ndarray | None = None,
     why_dims: str = "",
 ) -> np.ndarray:
     """Decodes an n x n grid; ``z_means`` (test-set means) are needed for the ``data`` range.
 
+    ``label``: the class a cvae decodes the grid as; ``center``: where the other
+    dimensions are held (0 when None; an autoencoder's is the codes' mean);
     ``why_dims`` says in the title why these two dimensions ("the two most active").
     """
-    latent_dim = decoder.input.shape[-1]
+    latent_dim = codec.latent_dim
     kind, low, high = rng
     xs = latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[0]])
     ys = (
@@ -40,11 +44,12 @@ def draw_manifold(
         if latent_dim < 2
         else latents.axis_values(n, kind, low, high, None if z_means is None else z_means[:, dims[1]])
     )
-    images = latents.batched(decoder, latents.manifold_latents(xs, ys, latent_dim, dims))
+    images = codec.decode(latents.manifold_latents(xs, ys, latent_dim, dims, center), label)
     title += f"\n{latents.describe_range(kind, low, high)}"
     if latent_dim > 2:
         why = f" ({why_dims})" if why_dims else ""
-        title += f"; z[{dims[0]}], z[{dims[1]}] varied{why}, the other {latent_dim - 2} held at 0"
+        held = "0" if center is None else "the test-set codes' mean"
+        title += f"; z[{dims[0]}], z[{dims[1]}] varied{why}, the other {latent_dim - 2} held at {held}"
     elif latent_dim == 1:
         title += "; the latent is 1-D, so every row is the same"
     plots.save_manifold(path, images, xs, ys[::-1], title, f"z[{dims[0]}]", f"z[{dims[1]}]", axes=axes)
@@ -52,7 +57,7 @@ def draw_manifold(
 
 
 def draw_latent(
-    encoder: Any,
+    codec: Codec,
     images: np.ndarray,
     labels: np.ndarray,
     class_names: list[str],
@@ -63,9 +68,12 @@ def draw_latent(
     z_mean: np.ndarray | None = None,
 ) -> np.ndarray:
     """The latent means of ``images`` (or the given ``z_mean``) coloured by label; larger latents
-    projected by PCA or t-SNE, a 2-D latent space drawn as it is whatever the method."""
+    projected by PCA or t-SNE, a 2-D latent space drawn as it is whatever the method.
+
+    A cvae's encoder is given each image's label, so its z holds what the class does not say.
+    """
     if z_mean is None:
-        z_mean = latents.encode_means(encoder, images)
+        z_mean = codec.encode(images, labels)
     if z_mean.shape[1] <= 2 and method == "tsne":
         title += f"\nthe latent space is already {z_mean.shape[1]}-D: drawn as it is, without t-SNE"
     if z_mean.shape[1] == 2:

@@ -22,15 +22,21 @@ DEFAULT_GRID_RANGE = GridRange(*GRID_RANGE)
 
 
 def batched(model: Any, inputs: np.ndarray, batch_size: int = 2048) -> Any:
-    """``model`` applied to ``inputs`` in large batches: one pass per figure, never one call per image.
+    """``model`` applied to ``inputs`` (an array, or a list of arrays) in large batches: one pass per figure.
 
     A direct call rather than ``predict``: ``predict`` traces a graph first, which
     costs more than the whole figure's arithmetic (about a second here).
     """
     import keras
 
-    inputs = np.asarray(inputs, dtype="float32")
-    outputs = [model(inputs[i : i + batch_size], training=False) for i in range(0, len(inputs), batch_size)]
+    many = isinstance(inputs, list)  # a conditional model's [images or z, one-hot labels]
+    parts = [np.asarray(a, dtype="float32") for a in (inputs if many else [inputs])]
+
+    def chunk(i):
+        pieces = [p[i : i + batch_size] for p in parts]
+        return pieces if many else pieces[0]
+
+    outputs = [model(chunk(i), training=False) for i in range(0, len(parts[0]), batch_size)]
     if isinstance(outputs[0], (list, tuple)):
         return [np.concatenate([keras.ops.convert_to_numpy(o[k]) for o in outputs]) for k in range(len(outputs[0]))]
     return np.concatenate([keras.ops.convert_to_numpy(o) for o in outputs])
@@ -56,25 +62,32 @@ def axis_values(n: int, kind: str, low: float, high: float, z_means: np.ndarray 
     return ndtri(np.linspace(low, high, n))
 
 
-def manifold_latents(xs: np.ndarray, ys: np.ndarray, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """Grid points: column c varies dims[0] over xs, row r dims[1] over ys[::-1] (top = largest); others 0."""
+def manifold_latents(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    latent_dim: int,
+    dims: tuple[int, int] = (0, 1),
+    center: np.ndarray | None = None,
+) -> np.ndarray:
+    """Grid points: column c varies dims[0] over xs, row r dims[1] over ys[::-1] (top = largest).
+
+    The other dimensions are held at ``center`` (0, the prior's mean, when None).
+    """
     n_rows, n_cols = len(ys), len(xs)
     z = np.zeros((n_rows * n_cols, latent_dim), dtype="float32")
+    if center is not None:
+        z[:] = center
     z[:, dims[0]] = np.tile(xs, n_rows)
     if latent_dim > 1:
         z[:, dims[1]] = np.repeat(np.asarray(ys)[::-1], n_cols)
     return z
 
 
-def random_samples(decoder: Any, n: int, seed: int) -> np.ndarray:
-    z = np.random.default_rng(seed).standard_normal((n, decoder.input.shape[-1])).astype("float32")
-    return batched(decoder, z)
-
-
 # ------------------------------------------------------------ latent scatter
-def encode_means(encoder: Any, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    z_mean, _ = batched(encoder, images, batch_size)
-    return z_mean
+def encode_means(encoder: Any, images: Any, batch_size: int = 1000) -> np.ndarray:
+    """z_mean of each image (an autoencoder's code); ``images`` may be a cvae's ``[images, one-hot labels]``."""
+    out = batched(encoder, images, batch_size)
+    return out[0] if isinstance(out, list) else out
 
 
 def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,11 +131,6 @@ def pick_covering_classes(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
             if pool and len(picked) < n:
                 picked.append(int(pool.pop()))
     return np.array(picked)
-
-
-def reconstruct(encoder: Any, decoder: Any, images: np.ndarray) -> np.ndarray:
-    """Reconstructions through the mean code: what the model keeps of each image."""
-    return batched(decoder, encode_means(encoder, images))
 
 
 def interpolation_latents(z_from: np.ndarray, z_to: np.ndarray, steps: int) -> np.ndarray:

@@ -1,77 +1,119 @@
-"""The figures a training run draws: each epoch's frame (prior samples and reconstructions), and at
-the end the loss curves, the latent grid, the latent scatter and the progress GIF."""
+"""The figures a training run draws: each epoch's frame (samples and reconstructions), and at the end
+the loss curves, the latent grid, the latent scatter, the progress GIF (and a cvae's class figure)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from vae_cli.defaults import GRID
-from vae_cli.figures import charts, latents, plots
+from vae_cli.defaults import GRID, SEED
+from vae_cli.figures import charts, kind_figures, latents, plots
+from vae_cli.figures.codec import Codec
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.limits import MAX_FIGURE_PIXELS
 from vae_cli.runs.folder import SAMPLES, writable_subfolder
 
 LOSS, GRID_PNG, LATENT, PROGRESS = "loss.png", "grid.png", "latent.png", "progress.gif"
+CLASSES = "classes.png"  # a cvae's samples, one row per class
 
 
 def epoch_samples_path(run_dir: Path, epoch: int) -> Path:
-    """Where epoch ``epoch``'s samples go; a ``samples`` that is a link is refused, never followed."""
+    """Where epoch ``epoch``'s frame goes; a ``samples`` that is a link is refused, never followed."""
     return writable_subfolder(run_dir, SAMPLES) / f"epoch_{epoch:03d}.png"
 
 
 def epoch_images(labels: np.ndarray, sample_points: int, seed: int) -> np.ndarray:
-    """Indices of the test images whose reconstructions every epoch's frame shows: one row of the
+    """Indices of the images whose reconstructions every epoch's frame shows: one row of the
     sample grid's width, covering the classes."""
     return latents.pick_covering_classes(labels, int(np.ceil(np.sqrt(sample_points))), seed)
 
 
-def save_epoch_samples(
-    encoder: Any, decoder: Any, z: np.ndarray, originals: np.ndarray, path: Path, title: str
-) -> Path:
-    """The same latent points decoded after every epoch, and the same test images reconstructed:
-    the frames of ``progress.gif``."""
-    samples = latents.batched(decoder, z)
-    reconstructions = latents.reconstruct(encoder, decoder, originals)
-    return plots.save_epoch_frame(path, samples, int(np.ceil(np.sqrt(len(z)))), originals, reconstructions, title)
+class EpochSamples:
+    """What every epoch's frame of ``progress.gif`` decodes: the same points each time.
+
+    A vae decodes fixed draws of z ~ N(0, I); a cvae decodes the first columns of
+    them once per class, a row per class; an autoencoder, which has no prior,
+    reconstructs fixed validation images instead. Under them, every kind's frame
+    shows fixed test images (``originals``, with their ``labels``) above their reconstructions.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        z: np.ndarray,
+        originals: np.ndarray,
+        labels: np.ndarray,
+        classes: int = 0,
+        images: np.ndarray | None = None,
+    ) -> None:
+        self.kind, self.cols = kind, int(np.ceil(np.sqrt(len(z))))
+        self.z, self.z_labels, self.images = z, None, images
+        self.originals, self.labels = originals, labels
+        if kind == "cvae":
+            rows = len(z) // self.cols
+            self.z = np.tile(z[: self.cols], (rows, 1))
+            self.z_labels = np.repeat(np.arange(rows) % classes, self.cols)
+        self.what = {
+            "ae": f"reconstructions of {0 if images is None else len(images)} validation images",
+            "cvae": "one class per row, the same z per column",
+        }.get(kind, "")
+
+    def decode(self, codec: Codec) -> np.ndarray:
+        if self.kind == "ae":
+            return codec.reconstruct(self.images)
+        return codec.decode(self.z, self.z_labels)
+
+
+def save_epoch_samples(codec: Codec, samples: EpochSamples, path: Path, title: str) -> Path:
+    """One frame of ``progress.gif``: ``samples`` decoded by this epoch's models, and the strip of
+    test images above their reconstructions."""
+    images = samples.decode(codec)
+    reconstructions = codec.reconstruct(samples.originals, samples.labels)
+    title = f"{title}: {samples.what}" if samples.what else title
+    return plots.save_epoch_frame(path, images, samples.cols, samples.originals, reconstructions, title)
 
 
 def save_final_figures(
     run_dir: Path,
-    encoder: Any,
-    decoder: Any,
+    codec: Codec,
     history: dict,
     beta: float,
     dataset_title: str,
-    latent_dim: int,
     test_images: np.ndarray,
     test_labels: np.ndarray,
     class_names: list[str],
     best_epoch: int | None = None,
     best_note: str = "",
 ) -> None:
-    """Loss curves, latent grid, latent scatter and progress GIF of a finished run.
+    """Loss curves, latent grid, latent scatter and progress GIF of a finished run (a cvae: the class figure too).
 
     With more than two latent dimensions the grid varies the two the model uses most.
     """
+    latent_dim = codec.latent_dim
     prefix = title_prefix(dataset_title, latent_dim, len(history["epoch"]))
     charts.save_loss_curves(run_dir / LOSS, history, prefix, beta, best_epoch, best_note)
-    z_means = latents.encode_means(encoder, test_images)
+    z_means = codec.encode(test_images, test_labels)
     dims, why = ((0, 1), "") if latent_dim <= 2 else (tuple(latents.most_varied(z_means, 2)), "the two most active")
+    rng = kind_figures.grid_range(codec, None)
+    center = z_means.mean(axis=0) if rng.kind == "data" else None  # an autoencoder: around its codes' mean
     # Large images get a smaller grid, so that the figure stays within what `vae sample` would draw.
-    grid = min(GRID, max(1, math.isqrt(MAX_FIGURE_PIXELS // math.prod(decoder.output.shape[1:]))))
-    title = f"{prefix}: decoded latent grid"
-    draw_manifold(decoder, grid, title, run_dir / GRID_PNG, dims=dims, why_dims=why)
+    grid = min(GRID, max(1, math.isqrt(MAX_FIGURE_PIXELS // math.prod(codec.decoder.output.shape[1:]))))
+    title = f"{prefix}: decoded latent grid{kind_figures.class_note(codec, None, class_names)}"
+    draw_manifold(
+        codec, grid, title, run_dir / GRID_PNG, rng, dims=dims, z_means=z_means, label=0, center=center, why_dims=why
+    )
     title = f"{prefix}: test-set latent means"
-    draw_latent(encoder, test_images, test_labels, class_names, title, run_dir / LATENT, z_mean=z_means)
+    draw_latent(codec, test_images, test_labels, class_names, title, run_dir / LATENT, z_mean=z_means)
+    if codec.conditional:
+        title = f"{prefix}: samples by class"
+        kind_figures.draw_classes(codec, class_names, kind_figures.CLASS_COLUMNS, SEED, title, run_dir / CLASSES)
     progress_gif(run_dir)
 
 
 def progress_gif(run_dir: Path, hold_last_ms: int = 2000, frame_ms: int = 400) -> Path | None:
-    """``progress.gif`` from the per-epoch sample images, ending on the last epoch held longer."""
+    """``progress.gif`` from the per-epoch frames, ending on the last epoch held longer."""
     files = sorted((Path(run_dir) / SAMPLES).glob("epoch_*.png"))
     if not files:
         return None

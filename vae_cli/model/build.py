@@ -1,53 +1,92 @@
-"""Functional-API encoder, decoder and the trainable VAE built from them.
+"""Functional-API encoder, decoder and the trainable model built from them.
 
-Three families, chosen by ``model.architecture``:
+Four families, chosen by ``model.architecture``:
 - ``conv``: the classic one: stride-2 Conv2D blocks, a Dense layer, z; Dense,
   Reshape, stride-2 Conv2DTranspose blocks, an output Conv2D;
 - ``conv_deep``: the same with a stride-1 Conv2D after every resampling layer;
-- ``mlp``: Dense layers on the flattened image, as in Kingma & Welling and Burda et al.
+- ``mlp``: Dense layers on the flattened image, as in Kingma & Welling and Burda et al.;
+- ``layers``: the lists ``model.encoder_layers`` and ``model.decoder_layers`` (``model/from_specs``).
+
+``model.kind`` decides the heads and inputs: a ``vae`` encoder gives z_mean and
+z_log_var, an ``ae`` encoder one deterministic code; a ``cvae`` encoder and
+decoder take the one-hot class as a second input (``[image, label]``, ``[z, label]``).
+The trainable whole of each kind is assembled in ``model/trainable``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 from keras import layers
 
 from vae_cli.config import ModelConfig
-from vae_cli.model.layers import Sampling, VAELoss
+from vae_cli.model import from_specs
+from vae_cli.model.from_specs import flat_with_label
 from vae_cli.model.size import ConvSizes, conv_sizes, halvings  # noqa: F401  (halvings: imported from here too)
-from vae_cli.names import DECODER, ENCODER, VAE_LOSS, X_LOGITS, Z_LOG_VAR, Z_MEAN, Z
+from vae_cli.model.trainable import assemble
+from vae_cli.names import DECODER, ENCODER, LABEL, X_LOGITS, Z_LOG_VAR, Z_MEAN, Z
 
 
 @dataclass
 class Models:
-    encoder: keras.Model  # image -> [z_mean, z_log_var]
-    decoder: keras.Model  # z -> pixel probabilities
-    vae: keras.Model  # image -> reconstruction, carrying the loss
+    encoder: keras.Model  # image [, label] -> [z_mean, z_log_var], or an autoencoder's code
+    decoder: keras.Model  # z [, label] -> pixel probabilities
+    vae: keras.Model  # image [, label] -> reconstruction, carrying the loss
 
 
 def build_models(
-    model_cfg: ModelConfig, image_shape: tuple[int, int, int], beta: float = 1.0, seed: int | None = None
+    model_cfg: ModelConfig,
+    image_shape: tuple[int, int, int],
+    beta: float = 1.0,
+    seed: int | None = None,
+    classes: int = 0,
+    objective: str = "elbo",
+    samples: int = 1,
 ) -> Models:
-    """Builds the three models from a ``ModelConfig`` for images of ``image_shape``."""
-    sizes = conv_sizes(model_cfg, image_shape)
-    encoder = build_encoder(model_cfg, image_shape, sizes)
-    decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes)
-    vae = assemble_vae(encoder, decoder_logits, beta, seed, model_cfg.likelihood, model_cfg.gaussian_sigma)
+    """Builds the three models from a ``ModelConfig`` for images of ``image_shape``.
+
+    ``classes`` is the size of a cvae's one-hot label (ignored by the other kinds);
+    ``objective`` and ``samples`` are the training loss's (``train.objective``, ``train.samples``).
+    """
+    classes = classes if model_cfg.kind == "cvae" else 0
+    sizes = None if model_cfg.architecture == "layers" else conv_sizes(model_cfg, image_shape)
+    encoder = build_encoder(model_cfg, image_shape, sizes, classes)
+    decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes, classes)
+    vae = assemble(
+        model_cfg.kind,
+        encoder,
+        decoder_logits,
+        beta,
+        seed,
+        model_cfg.likelihood,
+        model_cfg.gaussian_sigma,
+        objective,
+        samples,
+    )
     return Models(encoder, probabilities(decoder_logits), vae)
 
 
-def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None) -> keras.Model:
-    sizes = sizes or conv_sizes(cfg, image_shape)
-    x = inputs = keras.Input(shape=image_shape, name="image")
+def _label_input(classes: int) -> Any:
+    return keras.Input(shape=(classes,), name=LABEL) if classes else None
+
+
+def build_encoder(
+    cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None, classes: int = 0
+) -> keras.Model:
+    x = image = keras.Input(shape=image_shape, name="image")
+    label = _label_input(classes)
     act = cfg.activation
-    if cfg.architecture == "mlp":
-        x = layers.Flatten(name="encoder_flatten")(x)
+    if cfg.architecture == "layers":
+        x = from_specs.encoder_features(cfg, x, label)
+    elif cfg.architecture == "mlp":
+        x = flat_with_label(x, label, "encoder")
         for i, units in enumerate(cfg.hidden_units):
             x = layers.Dense(units, activation=act, name=f"encoder_dense_{i}")(x)
     else:
+        sizes = sizes or conv_sizes(cfg, image_shape)
         for i, filters in enumerate(sizes.encoder_filters):
             if cfg.architecture == "conv_deep":
                 x = layers.Conv2D(filters, cfg.kernel_size, padding="same", activation=act, name=f"encoder_conv_{i}a")(
@@ -56,31 +95,38 @@ def build_encoder(cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: Co
             x = layers.Conv2D(
                 filters, cfg.kernel_size, strides=2, padding="same", activation=act, name=f"encoder_conv_{i}"
             )(x)
-        x = layers.Flatten(name="encoder_flatten")(x)
+        x = flat_with_label(x, label, "encoder")
         x = layers.Dense(cfg.encoder_dense, activation=act, name="encoder_dense")(x)
+    inputs = image if label is None else [image, label]
+    if cfg.kind == "ae":  # one deterministic code, no variance
+        return keras.Model(inputs, layers.Dense(cfg.latent_dim, name=Z)(x), name=ENCODER)
     z_mean = layers.Dense(cfg.latent_dim, name=Z_MEAN)(x)
     z_log_var = layers.Dense(cfg.latent_dim, name=Z_LOG_VAR)(x)
     return keras.Model(inputs, [z_mean, z_log_var], name=ENCODER)
 
 
 def build_decoder_logits(
-    cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None
+    cfg: ModelConfig, image_shape: tuple[int, int, int], sizes: ConvSizes | None = None, classes: int = 0
 ) -> keras.Model:
-    """z -> per-pixel logits; the loss needs logits, users want probabilities (or Gaussian means)."""
-    sizes = sizes or conv_sizes(cfg, image_shape)
+    """z [, label] -> per-pixel logits; the loss needs logits, users want probabilities (or Gaussian means)."""
     height, width, channels = image_shape
     z = keras.Input(shape=(cfg.latent_dim,), name=Z)
+    label = _label_input(classes)
+    inputs = z if label is None else [z, label]
+    x = z if label is None else layers.Concatenate(name="decoder_condition")([z, label])
     act = cfg.activation
+    if cfg.architecture == "layers":
+        return keras.Model(inputs, from_specs.decoder_logits(cfg, x, image_shape), name=DECODER)
     if cfg.architecture == "mlp":
-        x = z
         for i, units in enumerate(reversed(cfg.hidden_units)):
             x = layers.Dense(units, activation=act, name=f"decoder_dense_{i}")(x)
         x = layers.Dense(height * width * channels, name="decoder_pixels")(x)
         logits = layers.Reshape(image_shape, name=X_LOGITS)(x)
-        return keras.Model(z, logits, name=DECODER)
+        return keras.Model(inputs, logits, name=DECODER)
+    sizes = sizes or conv_sizes(cfg, image_shape)
     scale = 2 ** len(sizes.decoder_filters)
     start = (math.ceil(height / scale), math.ceil(width / scale), sizes.decoder_channels)
-    x = layers.Dense(start[0] * start[1] * start[2], activation=act, name="decoder_dense")(z)
+    x = layers.Dense(start[0] * start[1] * start[2], activation=act, name="decoder_dense")(x)
     x = layers.Reshape(start, name="decoder_reshape")(x)
     for i, filters in enumerate(sizes.decoder_filters):
         x = layers.Conv2DTranspose(
@@ -93,7 +139,7 @@ def build_decoder_logits(
         crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
         x = layers.Cropping2D(crop, name="decoder_crop")(x)
     logits = layers.Conv2D(channels, cfg.output_kernel_size, padding="same", name=X_LOGITS)(x)
-    return keras.Model(z, logits, name=DECODER)
+    return keras.Model(inputs, logits, name=DECODER)
 
 
 def probabilities(decoder_logits: keras.Model) -> keras.Model:
@@ -105,23 +151,6 @@ def probabilities(decoder_logits: keras.Model) -> keras.Model:
 def logits_of(decoder: keras.Model) -> keras.Model:
     """The z -> logits part of a saved probability decoder (shares its weights)."""
     return keras.Model(decoder.input, decoder.get_layer(X_LOGITS).output, name="decoder_logits")
-
-
-def assemble_vae(
-    encoder: keras.Model,
-    decoder_logits: keras.Model,
-    beta: float = 1.0,
-    seed: int | None = None,
-    likelihood: str = "bernoulli",
-    gaussian_sigma: float | None = None,
-) -> keras.Model:
-    x = keras.Input(shape=encoder.input.shape[1:], name="image")
-    z_mean, z_log_var = encoder(x)
-    z = Sampling(seed=seed, name=Z)([z_mean, z_log_var])
-    logits = decoder_logits(z)
-    loss = VAELoss(beta=beta, likelihood=likelihood, sigma=gaussian_sigma, name=VAE_LOSS)
-    reconstruction = loss([x, logits, z_mean, z_log_var])
-    return keras.Model(x, reconstruction, name="vae")
 
 
 def split_vae(vae: keras.Model) -> Models:

@@ -52,7 +52,10 @@ class Metrics:
 
 
 def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | None = None) -> Callable:
-    """A graph function: (x, z_mean, z_log_var, eps) -> (log p(x|z), log p(z) - log q(z|x)) per sample.
+    """A graph function: (x, z_mean, z_log_var, eps, y) -> (log p(x|z), log p(z) - log q(z|x)) per sample.
+
+    ``y`` holds the block's one-hot labels for a conditional decoder (``logits_fn([z, y])``), or
+    has no columns for an unconditional one (``logits_fn(z)``).
 
     Bernoulli on the logits, or, with ``log_sigma`` (per channel), Gaussian around sigmoid(logits).
     """
@@ -62,11 +65,12 @@ def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | Non
         log_sigma = tf.constant(np.asarray(log_sigma, dtype=np.float32))
 
     @tf.function(reduce_retracing=True)
-    def log_weights(x, z_mean, z_log_var, eps):
+    def log_weights(x, z_mean, z_log_var, eps, y):
         # x: (B, H, W, C); z_mean, z_log_var: (B, D); eps: (S, B, D) -> (S, B)
         s, b, d = tf.shape(eps)[0], tf.shape(eps)[1], tf.shape(eps)[2]
         z = z_mean[None] + tf.exp(0.5 * z_log_var)[None] * eps
-        logits = logits_fn(tf.reshape(z, (s * b, d)))
+        z_flat = tf.reshape(z, (s * b, d))  # sample-major, so the labels are tiled
+        logits = logits_fn([z_flat, tf.tile(y, [s, 1])]) if y.shape[-1] else logits_fn(z_flat)
         logits = tf.reshape(logits, tf.concat([[s, b], tf.shape(x)[1:]], axis=0))
         if log_sigma is None:  # x[None] broadcasts over the samples without being copied
             nll = likelihood.bernoulli_nll(x[None], logits, batch_dims=2)
@@ -80,7 +84,7 @@ def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | Non
 
 
 def _block(
-    log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[Any], samples: int, k: int
+    log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[Any], samples: int, k: int, y: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per image of one block: (sum of log p(x|z) over the first ``samples`` draws, log-sum-exp of the first k weights).
 
@@ -88,7 +92,7 @@ def _block(
     """
     recon, running, done = np.zeros(len(z_mean)), np.full(len(z_mean), -np.inf), 0
     for chunk in eps:
-        log_px, log_prior_ratio = (t.numpy().astype(np.float64) for t in log_weights(x, z_mean, z_log_var, chunk))
+        log_px, log_prior_ratio = (t.numpy().astype(np.float64) for t in log_weights(x, z_mean, z_log_var, chunk, y))
         s = len(chunk)
         recon += log_px[: max(0, min(s, samples - done))].sum(axis=0)
         in_k = max(0, min(s, k - done))
@@ -109,6 +113,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     log_sigma: np.ndarray | None = None,
     precision: str = "float32",
+    labels: np.ndarray | None = None,
 ) -> Metrics:
     """Measures the model on float32 ``images`` (N, H, W, C); ``progress(done, total)`` is called as it goes.
 
@@ -117,19 +122,25 @@ def evaluate(
     decoded both ways from the same draws, every image's ELBO and NLL estimates stay within
     ``MIXED_TOLERANCE`` nats of float32's; otherwise, and on fewer than 4 x ``GUARD_IMAGES``
     images, in float32 (``Metrics.precision`` says which).
-    Each image is encoded once; its ``max(k, samples)`` draws of z serve both estimates: the
+    ``labels`` (one-hot rows) make it a conditional model's measurement: -ELBO and NLL of
+    p(x|y), decoded in float32. Each image is encoded once; its ``max(k, samples)`` draws of z serve both estimates: the
     first ``samples`` the ELBO, the first k the NLL.
     """
     import tensorflow as tf
 
     started = time.perf_counter()
     n = len(images)
-    z_means, z_log_vars = _encode(encoder, images, ENCODE_BATCH)
+    z_means, z_log_vars = _encode(encoder, images, ENCODE_BATCH, labels)
     latent_dim = z_means.shape[1]
     kl_per_dim = np.sum(keras.ops.convert_to_numpy(likelihood.gaussian_kl_per_dim(z_means, z_log_vars)), axis=0) / n
-    fns = {"float32": _log_weights_fn(decoder_for_evaluation(decoder_logits), log_sigma)}
+    if labels is None:
+        fns = {"float32": _log_weights_fn(decoder_for_evaluation(decoder_logits), log_sigma)}
+    else:  # a decoder of [z, y]: called as it is
+        fns = {"float32": _log_weights_fn(lambda inputs: decoder_logits(inputs, training=False), log_sigma)}
     guard = None
-    if precision != "float32" and n >= 4 * GUARD_IMAGES:  # on fewer images the check would cost more than it saves
+    if (
+        labels is None and precision != "float32" and n >= 4 * GUARD_IMAGES
+    ):  # on fewer images the check would cost more than it saves
         fns[precision] = _log_weights_fn(decoder_for_evaluation(decoder_logits, precision), log_sigma)
         guard = {name: ([], []) for name in fns}  # per-image (recon, lse) of the guarded images
     used = precision if guard is not None else "float32"
@@ -144,11 +155,12 @@ def evaluate(
         stop = min(start + batch, n)
         x = tf.constant(images[start:stop])
         zm, zv = tf.constant(z_means[start:stop], tf.float32), tf.constant(z_log_vars[start:stop], tf.float32)
+        y = tf.zeros((stop - start, 0)) if labels is None else tf.constant(labels[start:stop], tf.float32)
         sizes = [min(per_call, draws - d) for d in range(0, draws, per_call)]
         eps = [tf.constant(rng.standard_normal((s, stop - start, latent_dim)), tf.float32) for s in sizes]
         if guard is not None:  # the same draws both ways; the verdict after GUARD_IMAGES images
             for name, fn in fns.items():
-                for kept, value in zip(guard[name], _block(fn, x, zm, zv, eps, samples, k), strict=True):
+                for kept, value in zip(guard[name], _block(fn, x, zm, zv, eps, samples, k, y), strict=True):
                     kept.append(value)
             if stop >= GUARD_IMAGES:  # n >= 4 x GUARD_IMAGES here
                 used = precision if _agrees(guard, precision, samples, k) else "float32"
@@ -157,7 +169,7 @@ def evaluate(
             else:
                 recon, running = np.zeros(0), np.zeros(0)  # counted once the verdict is in
         else:
-            recon, running = _block(fns[used], x, zm, zv, eps, samples, k)
+            recon, running = _block(fns[used], x, zm, zv, eps, samples, k, y)
         recon_sum -= float(np.sum(recon))
         nll_sum -= float(np.sum(running - math.log(k))) if k else 0.0
         if progress:
@@ -178,9 +190,16 @@ def evaluate(
     )
 
 
-def _encode(encoder: keras.Model, images: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every image's posterior parameters, float64, from one encoder pass over the data."""
-    parts = [encoder(images[i : i + batch], training=False) for i in range(0, len(images), batch)]
+def _encode(
+    encoder: keras.Model, images: np.ndarray, batch: int, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every image's posterior parameters, float64, from one encoder pass over the data (and labels)."""
+    parts = [
+        encoder(
+            images[i : i + batch] if labels is None else [images[i : i + batch], labels[i : i + batch]], training=False
+        )
+        for i in range(0, len(images), batch)
+    ]
     return tuple(np.concatenate([np.asarray(p[j], dtype=np.float64) for p in parts]) for j in (0, 1))
 
 

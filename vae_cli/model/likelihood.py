@@ -50,3 +50,23 @@ def standard_normal_log_density(z: Any) -> Any:
 def posterior_log_density(eps: Any, z_log_var: Any) -> Any:
     """log q(z | x) for z = z_mean + exp(z_log_var / 2) * eps, summed over the last axis."""
     return -0.5 * ops.sum(ops.square(eps) + LOG_2PI + z_log_var, axis=-1)
+
+
+def gaussian_log_density(z: Any, z_mean: Any, z_log_var: Any) -> Any:
+    """log N(z; z_mean, exp(z_log_var)) with a diagonal covariance, summed over the last axis."""
+    return -0.5 * ops.sum(ops.square(z - z_mean) * ops.exp(-z_log_var) + z_log_var + LOG_2PI, axis=-1)
+
+
+def log_mean_exp(log_w: Any, axis: int = -1) -> Any:
+    """log (1/k) sum_i exp(log_w_i) over ``axis``, stably: the IWAE bound from its k log-weights."""
+    return ops.logsumexp(log_w, axis=axis) - math.log(log_w.shape[axis])
+
+
+def importance_log_weights(log_px: Any, z: Any, z_mean: Any, z_log_var: Any, prior_weight: Any = 1.0) -> Any:
+    """log p(x|z) + w * (log p(z) - log q(z|x)) per sample: w = 1 gives the importance weights of Burda et al.
+
+    ``z`` has one more axis than ``z_mean`` (the samples), before the latent axis.
+    """
+    log_pz = standard_normal_log_density(z)
+    log_qz = gaussian_log_density(z, ops.expand_dims(z_mean, -2), ops.expand_dims(z_log_var, -2))
+    return log_px + prior_weight * (log_pz - log_qz)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vae_cli.config import ModelConfig
 from vae_cli.errors import ConfigError
+from vae_cli.layer_specs import output_shape, parse
 from vae_cli.limits import MAX_PARAMETERS
 
 
@@ -47,10 +48,32 @@ def _conv(kernel: int, inputs: int, filters: int) -> int:
     return kernel * kernel * inputs * filters + filters  # Conv2D and Conv2DTranspose alike
 
 
+def _spec_parameters(specs: list, shape: tuple[int, ...], kernel: int) -> tuple[int, tuple[int, ...]]:
+    """Weights of a ``model.*_layers`` list on inputs of ``shape``, and the shape it ends at."""
+    total = 0
+    for spec in specs:
+        after = output_shape(spec, shape, kernel)
+        if spec.kind == "dense":
+            total += _dense(math.prod(shape), spec.value)
+        elif spec.kind in ("conv", "conv_transpose"):
+            total += _conv(spec.option("kernel", kernel), shape[-1], spec.value)
+        shape = after
+    return total, shape
+
+
 def parameter_count(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> int:
-    """Weights of the encoder and decoder that ``build_models`` would make (Python integers: no overflow)."""
+    """Weights of the encoder and decoder that ``build_models`` would make (Python integers: no overflow).
+
+    A conditional model's label inputs add a few weights per class; they are left out.
+    """
     h, w, c = image_shape
     latent = cfg.latent_dim
+    if cfg.architecture == "layers":
+        encoder, features = _spec_parameters(
+            parse("model.encoder_layers", cfg.encoder_layers), image_shape, cfg.kernel_size
+        )
+        decoder, _ = _spec_parameters(parse("model.decoder_layers", cfg.decoder_layers), (latent,), cfg.kernel_size)
+        return encoder + 2 * _dense(math.prod(features), latent) + decoder
     if cfg.architecture == "mlp":
         total, width = 0, h * w * c
         for units in cfg.hidden_units:
@@ -81,13 +104,15 @@ def parameter_count(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> int:
 def check_buildable(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> int:
     """Refuses images too small for the encoder's strides and models over ``MAX_PARAMETERS``; the count."""
     h, w, c = image_shape
-    strides = 0 if cfg.architecture == "mlp" else len(conv_sizes(cfg, image_shape).encoder_filters)
+    # A layer list's shapes are checked layer by layer when it is read (layer_specs); the strides of the
+    # built-in families are checked here.
+    strides = 0 if cfg.architecture in ("mlp", "layers") else len(conv_sizes(cfg, image_shape).encoder_filters)
     if min(h, w) < 2**strides:
         raise ConfigError(
             f"images of {h}x{w} pixels are too small for {strides} stride-2 convolutions (each side needs "
             f"{2**strides}); set data.image_size larger, fewer model.encoder_filters, or model.architecture: mlp"
         )
-    scale = 1 if cfg.architecture == "mlp" else 2 ** len(conv_sizes(cfg, image_shape).decoder_filters)
+    scale = 1 if cfg.architecture in ("mlp", "layers") else 2 ** len(conv_sizes(cfg, image_shape).decoder_filters)
     if scale >= 2 * min(h, w):  # the decoder would grow a 1-pixel map past twice the image, then crop it away
         raise ConfigError(
             f"images of {h}x{w} pixels are too small for {scale.bit_length() - 1} stride-2 decoder layers "

@@ -1,4 +1,9 @@
-"""A run's test-set measurements (the estimator's) recorded in its ``metrics.json`` beside earlier ones."""
+"""A run's test-set measurements (the estimator's) recorded in its ``metrics.json`` beside earlier ones.
+
+A cvae is measured given each test image's true class: -ELBO and NLL of log p(x|y).
+An autoencoder has no likelihood bound: its measurement is the reconstruction
+error through its code, which every kind's record carries (through z_mean).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from vae_cli import backend
 from vae_cli.data.types import prepare
 from vae_cli.defaults import EVALUATE_K, EVALUATE_SAMPLES, SEED
 from vae_cli.model.estimate import Metrics
+from vae_cli.model.reconstruction import Reconstruction
 from vae_cli.names import VAE_LOSS
 from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import write_json
@@ -23,7 +29,9 @@ from vae_cli.runs.view import RunView
 
 @dataclass
 class Evaluation:
-    metrics: Metrics
+    metrics: Metrics | None  # None for an autoencoder: it has no ELBO or NLL
+    reconstruction: Reconstruction  # through the mean code, for every kind
+    kind: str  # model.kind
     binarize: str  # the test data's treatment
     trained_with_binarize: str
     likelihood: str
@@ -51,6 +59,7 @@ def evaluate_run(
 
     from vae_cli.model.build import logits_of
     from vae_cli.model.estimate import evaluate
+    from vae_cli.model.reconstruction import reconstruction_error
 
     # Read the earlier record first: a damaged one must stop us before an hour of evaluation,
     # and is never overwritten, which would drop the earlier evaluations.
@@ -59,55 +68,76 @@ def evaluate_run(
     binarize = binarize or view.cfg.data.binarize
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)
+    kind = view.cfg.model.kind
+    onehot = None
+    if kind == "cvae":
+        onehot = np.eye(len(view.class_names), dtype=np.float32)[raw.labels[: len(images)]]
     log_sigma = None
     if view.cfg.model.likelihood == "gaussian":
         loss_layer = load_model(view.dir / folder.VAE).get_layer(VAE_LOSS)
         log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
-    metrics = evaluate(
-        view.encoder,
-        logits_of(view.decoder),
-        images,
-        k,
-        samples,
-        seed,
-        progress=progress,
-        log_sigma=log_sigma,
-        precision=decode_precision(view.manifest),
-    )
-    variance = _z_mean_variance(view.encoder, images)
+    decoder_logits = logits_of(view.decoder)
+    recon = reconstruction_error(view.encoder, decoder_logits, images, onehot, log_sigma)
+    metrics = None
+    if kind != "ae":
+        metrics = evaluate(
+            view.encoder,
+            decoder_logits,
+            images,
+            k,
+            samples,
+            seed,
+            progress=progress,
+            log_sigma=log_sigma,
+            precision=decode_precision(view.manifest),
+            labels=onehot,
+        )
+    elif progress:
+        progress(len(images), len(images))
+    variance = _z_mean_variance(view.encoder, images, onehot)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "images": metrics.images,
-        "k": k,
-        "samples": samples,
+        "images": len(images),
+        "kind": kind,
+        "conditional": kind == "cvae",  # every number given the image's true class: log p(x|y)
         "binarize": binarize,
         "trained_with_binarize": view.cfg.data.binarize,
         "likelihood": view.cfg.model.likelihood,
-        "negative_elbo": metrics.negative_elbo,
-        "reconstruction": metrics.reconstruction,
-        "kl": metrics.kl,
-        "nll": metrics.nll,
-        "active_units": metrics.active_units,
-        "kl_per_dim": metrics.kl_per_dim,
+        "reconstruction_from_mean": recon.nats,
+        "squared_error": recon.squared_error,
         "z_mean_variance": variance,
-        "seconds": metrics.seconds,
-        "precision": metrics.precision,
         "seed": seed,
         "versions": backend.versions(),
     }
-    everything = metrics.images >= len(raw.images)
-    key = f"k{k}-samples{samples}-{binarize}" + ("" if everything else f"-first{metrics.images}")
+    if metrics is not None:
+        entry |= {
+            "k": k,
+            "samples": samples,
+            "negative_elbo": metrics.negative_elbo,
+            "reconstruction": metrics.reconstruction,
+            "kl": metrics.kl,
+            "nll": metrics.nll,
+            "active_units": metrics.active_units,
+            "kl_per_dim": metrics.kl_per_dim,
+            "seconds": metrics.seconds,
+            "precision": metrics.precision,
+        }
+    everything = len(images) >= len(raw.images)
+    key = f"k{k}-samples{samples}-{binarize}" if metrics is not None else f"reconstruction-{binarize}"
+    key += "" if everything else f"-first{len(images)}"
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
-    return Evaluation(metrics, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)
+    return Evaluation(metrics, recon, kind, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)
 
 
-def _z_mean_variance(encoder: Any, images: np.ndarray, batch: int = 1000) -> list[float]:
+def _z_mean_variance(encoder: Any, images: np.ndarray, onehot: np.ndarray | None, batch: int = 1000) -> list[float]:
     """Each latent dimension's variance of z_mean over ``images``: the active-unit criterion, per unit."""
     import keras
 
-    means = [
-        keras.ops.convert_to_numpy(encoder(images[i : i + batch], training=False)[0])
-        for i in range(0, len(images), batch)
-    ]
+    means = []
+    for i in range(0, len(images), batch):
+        x = images[i : i + batch] if onehot is None else [images[i : i + batch], onehot[i : i + batch]]
+        outputs = encoder(x, training=False)
+        code = outputs[0] if isinstance(outputs, (list, tuple)) else outputs  # an autoencoder has one output
+        means.append(keras.ops.convert_to_numpy(code))
     return [float(v) for v in np.concatenate(means).astype(np.float64).var(axis=0)]

@@ -20,7 +20,7 @@ from vae_cli.data.mnist import local_folder
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
 from vae_cli.runs.atomic import write_json
-from vae_cli.runs.records import COMPLETE, MANIFEST, RUNNING, read_manifest
+from vae_cli.runs.records import COMPLETE, MANIFEST, METRICS, RUNNING, read_manifest  # noqa: F401 (METRICS: a name of the folder)
 
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"

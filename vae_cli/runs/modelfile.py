@@ -25,7 +25,7 @@ def load_model(path: str | Path) -> Any:
     """Loads a Keras model file with ``safe_mode=True``; any failure is a ``RunError``."""
     import keras
 
-    import vae_cli.model.layers  # noqa: F401 - registers the custom layers for vae.h5
+    import vae_cli.layers  # noqa: F401 - registers the custom layers for vae.h5
 
     path = Path(path)
     if not path.is_file():

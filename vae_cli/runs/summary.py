@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from vae_cli import config as config_mod
+from vae_cli import kinds
 from vae_cli.runs import folder, records
 
 KIB = 1024
@@ -37,8 +38,8 @@ def _size(n):
         n /= KIB
 
 
-def _best_row(run_dir, beta):
-    """The epoch with the lowest test loss at the target beta (``val_loss`` is lower during KL warm-up)."""
+def _best_row(run_dir, beta, kind="vae", objective="elbo"):
+    """The epoch with the lowest validation loss at the target beta (``val_loss`` is lower during KL warm-up)."""
     try:
         with (run_dir / folder.HISTORY).open(encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -46,27 +47,36 @@ def _best_row(run_dir, beta):
         return None, 0
     for row in rows:
         try:
-            row["score"] = float(row["val_reconstruction_loss"]) + beta * float(row["val_kl_loss"])
+            row["score"] = kinds.epoch_score(row, kind, objective, beta)
         except (KeyError, TypeError, ValueError):
             row["score"] = math.nan
     scored = [r for r in rows if math.isfinite(r["score"])]
     return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
 
 
+def _splits(dataset: dict) -> str:
+    splits = dataset.get("splits")
+    if not isinstance(splits, dict) or not all(k in splits for k in ("train", "validation", "test")):
+        return f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images"
+    return f"{splits['train']} train / {splits['validation']} validation / {splits['test']} test images"
+
+
 def summary_record(run_dir: Path) -> dict[str, Any]:
-    """The summary as plain JSON values: status, data, best epoch's losses, model sizes, files, config."""
+    """The summary as plain JSON values: status, data, model, best epoch's losses, model sizes, files, config."""
     manifest = records.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
-    best, epochs = _best_row(run_dir, cfg.train.beta)
+    model, train = cfg.model, cfg.train
+    best, epochs = _best_row(run_dir, train.beta, model.kind, train.objective)
     if best:
+        kl = best.get("val_kl_loss")
         best = {
             "epoch": int(best["epoch"]),
-            "loss": best["score"],
+            "score": best["score"],
+            "score_name": kinds.score_name(model.kind, train.objective, train.beta),
             "reconstruction_loss": float(best["val_reconstruction_loss"]),
-            "kl_loss": float(best["val_kl_loss"]),
+            "kl_loss": None if model.kind == "ae" or kl in (None, "") else float(kl),
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    test = manifest.get("test") or {}
     return {
         "run": str(run_dir),
         "status": manifest.get("status"),
@@ -76,11 +86,13 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
         "seed": manifest.get("seed"),
         "precision": manifest.get("precision"),
         "config_hash": manifest.get("config_hash"),
+        "model": {"kind": model.kind, "architecture": model.architecture, "latent_dim": model.latent_dim},
+        "objective": {"name": train.objective, "samples": train.samples},
         "epochs": epochs,
-        "planned_epochs": cfg.train.epochs,
-        "beta": cfg.train.beta,
+        "planned_epochs": train.epochs,
+        "beta": train.beta,
         "best": best,
-        "test": test if "negative_elbo" in test else None,
+        "test": manifest.get("test") or None,
         "parameters": {name: parameter_count(run_dir / name) for name in (folder.ENCODER, folder.DECODER, folder.VAE)},
         "files": {str(p.relative_to(run_dir)): p.stat().st_size for p in files},
         "config": config_mod.to_dict(cfg),
@@ -94,28 +106,34 @@ def summary(run_dir: Path) -> list[str]:
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
     """What ``show`` prints for a ``summary_record``."""
-    dataset, best, beta = record["dataset"], record["best"], record["beta"]
+    dataset, best, beta, model = record["dataset"], record["best"], record["beta"], record["model"]
     lines = [
         f"run        {record['run']}",
         f"status     {record['status'] or '?'}  (created {record['created'] or '?'})",
-        f"dataset    {dataset.get('name', '?')} from {dataset.get('source', '?')}: "
-        f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images, "
+        f"dataset    {dataset.get('name', '?')} from {dataset.get('source', '?')}: {_splits(dataset)}, "
         f"sha256 {str(dataset.get('sha256', '?'))[:12]}...",
         f"training   seed {record['seed']}, precision {record['precision'] or '?'}, "
         f"config hash {record['config_hash'] or '?'}",
+        f"model      {model['kind']}, {model['architecture']}, latent {model['latent_dim']}, "
+        f"objective {record['objective']['name']} (k = {record['objective']['samples']})",
         f"epochs     {record['epochs']} of {record['planned_epochs']} run",
     ]
     if record["reason"]:
         lines.insert(2, f"reason     {record['reason']}")
     if best:
+        parts = f"reconstruction {best['reconstruction_loss']:.2f}"
+        if best["kl_loss"] is not None:
+            parts += f" + KL {best['kl_loss']:.2f}" + ("" if beta == 1 else f" x beta {beta:g}")
         lines.append(
-            f"best       epoch {best['epoch']}: test loss {best['loss']:.2f} nats per image = "
-            f"reconstruction {best['reconstruction_loss']:.2f} + KL {best['kl_loss']:.2f}"
-            + ("" if beta == 1 else f" x beta {beta:g}")
+            f"best       epoch {best['epoch']}: validation {best['score_name']} {best['score']:.2f} "
+            f"nats per image ({parts})"
         )
     test = record["test"]
-    if test:
-        lines.append(f"final test -ELBO {test['negative_elbo']:.2f} nats per image (the saved models)")
+    if test and ("negative_elbo" in test or "reconstruction_loss" in test):
+        measured = "-ELBO" if "negative_elbo" in test else "reconstruction loss"
+        value = test.get("negative_elbo", test.get("reconstruction_loss", math.nan))
+        bound = f", -IWAE bound {test['iwae_loss']:.2f}" if "iwae_loss" in test else ""
+        lines.append(f"final test {measured} {value:.2f}{bound} nats per image (the saved models)")
     lines.append("models")
     for name, count in record["parameters"].items():
         lines.append(f"  {name:<12} {'unreadable' if count is None else f'{count:,} parameters'}")

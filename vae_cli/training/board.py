@@ -24,7 +24,7 @@ from vae_cli.training.callbacks import EpochLog
 
 FOLDER = "tensorboard"
 TRAIN, VALIDATION = "train", "validation"
-LOSSES = ("loss", "reconstruction_loss", "kl_loss")
+LOSSES = ("loss", "reconstruction_loss", "kl_loss", "iwae_loss")  # those a run has
 SAMPLES_TAG = "samples"
 GRAPH_TAG = "keras"
 GRAPH_PLUGIN = "graph_keras_model"  # the plugin TensorBoard's graph dashboard reads Keras models from
@@ -57,7 +57,10 @@ class Board(keras.callbacks.Callback):
             if {"reconstruction_loss", "kl_loss"} <= set(values):
                 values["objective"] = values["reconstruction_loss"] + self.beta * values["kl_loss"]
             if name == TRAIN:
-                values.update(learning_rate=current_learning_rate(self.model), kl_weight=kl_weight(self.model))
+                values["learning_rate"] = current_learning_rate(self.model)
+                weight = kl_weight(self.model)
+                if weight is not None:  # an autoencoder has no KL term
+                    values["kl_weight"] = weight
                 values["seconds"] = self.log.rows[-1]["seconds"] if self.log.rows else math.nan
             with self._writer(name).as_default():
                 for key, value in values.items():
@@ -86,8 +89,9 @@ def current_learning_rate(model: Any) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def kl_weight(model: Any) -> float:
-    return float(keras.ops.convert_to_numpy(model.get_layer(VAE_LOSS).kl_weight))
+def kl_weight(model: Any) -> float | None:
+    weight = getattr(model.get_layer(VAE_LOSS), "kl_weight", None)
+    return None if weight is None else float(keras.ops.convert_to_numpy(weight))
 
 
 def write_graph(writer: Any, model: Any) -> None:

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from vae_cli.errors import Terminated
+from vae_cli.kinds import epoch_score
 from vae_cli.names import VAE_LOSS
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, docker stop, Slurm, systemd
@@ -45,12 +46,13 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class EarlyStopper(keras.callbacks.Callback):
-    """Stops when the test loss has not improved for ``patience`` epochs, keeping the best weights.
+    """Stops when the validation loss has not improved for ``patience`` epochs, keeping the best weights.
 
-    It watches reconstruction + beta x KL at the target beta, so a KL warm-up
-    (which lowers the weight inside ``val_loss``) cannot fake an improvement.
-    Unlike ``keras.callbacks.EarlyStopping`` its counters are plain state that a
-    checkpoint saves and a resumed run restores.
+    It watches ``kinds.epoch_score`` of the epoch's logs: reconstruction + beta x KL
+    at the target beta (the IWAE bound for an iwae run, the reconstruction for an
+    ae), so a KL warm-up (which lowers the weight inside ``val_loss``) cannot fake
+    an improvement. Unlike ``keras.callbacks.EarlyStopping`` its counters are plain
+    state that a checkpoint saves and a resumed run restores.
     """
 
     def __init__(
@@ -59,9 +61,12 @@ class EarlyStopper(keras.callbacks.Callback):
         beta: float = 1.0,
         state: dict | None = None,
         best_weights: list[np.ndarray] | None = None,
+        kind: str = "vae",
+        objective: str = "elbo",
     ) -> None:
         super().__init__()
         self.patience, self.beta = patience, beta
+        self.kind, self.objective = kind, objective
         state = state or {}
         self.best = state.get("best", math.inf)
         self.best_epoch = state.get("best_epoch", 0)
@@ -73,10 +78,7 @@ class EarlyStopper(keras.callbacks.Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        current = float(logs.get("val_reconstruction_loss", math.nan)) + self.beta * float(
-            logs.get("val_kl_loss", math.nan)
-        )
+        current = epoch_score(logs or {}, self.kind, self.objective, self.beta)
         if current < self.best:
             self.best, self.best_epoch, self.wait = current, epoch + 1, 0
             self.best_weights = self.model.get_weights()

@@ -36,9 +36,14 @@ def fit(
     verbose: int = 2,
     binarize: str = "none",
     shape: tuple[int, int, int] | None = None,
+    classes: int = 0,
 ) -> Any:
+    """Trains ``vae``; ``classes`` > 0 (a cvae) feeds each batch's one-hot labels beside the images."""
     source = train_split.files if train_split.files is not None else train_split.images
-    ds = train_pipeline(source, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs, binarize, shape)
+    labels = train_split.labels if classes else None
+    ds = train_pipeline(
+        source, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs, binarize, shape, labels, classes
+    )
     return vae.fit(
         ds,
         validation_data=val_ds,

@@ -7,12 +7,22 @@ import io
 
 import numpy as np
 
+from vae_cli.kinds import IWAE_LOSS
+
 KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
+OPTIONAL = [IWAE_LOSS, f"val_{IWAE_LOSS}"]  # an iwae run's bound at the target beta
+
+
+def _keys(rows: list[dict]) -> list[str]:
+    """The columns the rows have (an autoencoder has no KL), or all the usual ones before the first epoch."""
+    present = {key for row in rows for key in row}
+    return [key for key in KEYS + OPTIONAL if key in present] if rows else KEYS
 
 
 def history_csv(rows: list[dict]) -> str:
+    """``val_`` columns are measured on the validation split (the test split only where it serves as such)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["epoch", *KEYS, "seconds"], extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *_keys(rows), "seconds"], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
@@ -25,7 +35,7 @@ def history_columns(rows: list[dict], beta: float = 1.0) -> dict[str, list]:
     Keras's ``loss`` carries the KL weight of the moment, which KL warm-up lowers;
     the objective at the target beta is what the run is judged by.
     """
-    columns = {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS]}
+    columns = {key: [row.get(key, np.nan) for row in rows] for key in ["epoch", *KEYS, *_keys(rows)]}
     for prefix in ("", "val_"):
         recon = np.asarray(columns[f"{prefix}reconstruction_loss"], dtype=float)
         kl = np.asarray(columns[f"{prefix}kl_loss"], dtype=float)

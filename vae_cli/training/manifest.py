@@ -27,6 +27,8 @@ def new_manifest(cfg: Config, data: Data, argv: Sequence[str]) -> dict:
             "class_names": list(data.class_names),
             "train_images": len(data.train),
             "test_images": len(data.test),
+            "splits": data.splits(),
+            "split_rule": data.split_rule,
             "sha256": data.checksum(),
         },
         "distribute": {"strategy": cfg.train.distribute, "devices": cfg.train.devices},

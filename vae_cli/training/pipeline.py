@@ -7,6 +7,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from vae_cli.names import LABEL
+
 EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
 
 
@@ -18,8 +20,12 @@ def train_pipeline(
     epochs: int,
     binarize: str = "none",
     shape: tuple[int, int, int] | None = None,
+    labels: np.ndarray | None = None,
+    classes: int = 0,
 ) -> tf.data.Dataset:
     """Batches for epochs ``first_epoch`` .. ``epochs - 1``, in one stream.
+
+    With ``labels`` (a conditional model), each element is ``{"image": x, "label": one-hot}``.
 
     ``source`` is an in-memory image array (uint8, or float32 in [0, 1]) or a list
     of image files decoded to ``shape`` as they are needed. Each epoch's order,
@@ -39,31 +45,41 @@ def train_pipeline(
         images = tf.constant(source)
         scale = 1.0 / 255.0 if source.dtype == np.uint8 else 1.0
 
+    label_table = tf.constant(np.zeros(count, np.int64) if labels is None else labels, tf.int64)
+
     def one_epoch(epoch):
         keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, epoch]))
         order = tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
         if from_files:
-            batches = order.map(lambda i: decode_image(paths[i], shape), tf.data.AUTOTUNE).batch(batch_size)
+            pairs = order.map(lambda i: (decode_image(paths[i], shape), tf.gather(label_table, i)), tf.data.AUTOTUNE)
+            batches = pairs.batch(batch_size)
         else:
-            batches = order.batch(batch_size).map(lambda idx: tf.gather(images, idx))
-        return batches.enumerate().map(lambda step, x: (epoch, step, x))
+            batches = order.batch(batch_size).map(lambda idx: (tf.gather(images, idx), tf.gather(label_table, idx)))
+        return batches.enumerate().map(lambda step, xy: (epoch, step, xy[0], xy[1]))
 
-    def finish(epoch, step, x):
+    def finish(epoch, step, x, y):
         x = tf.cast(x, tf.float32) * scale
         if binarize == "static":
-            return tf.cast(x > 0.5, tf.float32)
-        if binarize == "dynamic":
+            x = tf.cast(x > 0.5, tf.float32)
+        elif binarize == "dynamic":
             draw = tf.random.stateless_uniform(tf.shape(x), seed=tf.stack([seed + 1, epoch * 1_000_003 + step]))
-            return tf.cast(draw < x, tf.float32)
-        return x
+            x = tf.cast(draw < x, tf.float32)
+        return x if labels is None else {"image": x, LABEL: tf.one_hot(y, classes)}
 
     epochs_ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     return epochs_ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_pipeline(images: np.ndarray, batch_size: int = EVAL_BATCH) -> tf.data.Dataset:
-    """Float32 images (already prepared for testing) in large batches."""
-    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def eval_pipeline(
+    images: np.ndarray, batch_size: int = EVAL_BATCH, labels: np.ndarray | None = None, classes: int = 0
+) -> tf.data.Dataset:
+    """Float32 images (already prepared for testing) in large batches; with ``labels``, as a cvae takes them."""
+    if labels is None:
+        elements = tf.data.Dataset.from_tensor_slices(images)
+    else:
+        onehot = np.eye(classes, dtype=np.float32)[labels]
+        elements = tf.data.Dataset.from_tensor_slices({"image": images, LABEL: onehot})
+    return elements.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def steps_per_epoch(train_size: int, batch_size: int) -> int:

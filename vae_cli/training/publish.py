@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from vae_cli.figures.training_figures import epoch_samples_path, save_epoch_samples
+from vae_cli.figures.codec import Codec
+from vae_cli.figures.training_figures import EpochSamples, epoch_samples_path, save_epoch_samples
 from vae_cli.runs import folder
 from vae_cli.runs.atomic import write_json, write_text
 from vae_cli.runs.modelfile import save_model
@@ -32,14 +31,14 @@ class Publisher:
         models: RunModels,
         log: EpochLog,
         stopper: EarlyStopper,
-        z_fixed: np.ndarray,
-        originals: np.ndarray,
+        samples: EpochSamples,
+        codec: Codec,
         dataset_title: str,
         latent_dim: int,
         saved_epoch: int,
     ) -> None:
         self.dir, self.manifest, self.models = run_dir, manifest, models
-        self.log, self.stopper, self.z_fixed, self.originals = log, stopper, z_fixed, originals
+        self.log, self.stopper, self.samples, self.codec = log, stopper, samples, codec
         self.dataset_title, self.latent_dim = dataset_title, latent_dim
         self.saved_epoch = saved_epoch
         self.board: Board | None = None  # the TensorBoard log, when output.tensorboard is on
@@ -60,9 +59,8 @@ class Publisher:
         training = self.models.training_copy
         self.models.float32_copy.vae.set_weights(training.vae.get_weights())
         title = f"{self.dataset_title} · latent {self.latent_dim} · epoch {epoch}"
-        final = self.models.float32_copy
         path = epoch_samples_path(self.dir, epoch)
-        save_epoch_samples(final.encoder, final.decoder, self.z_fixed, self.originals, path, title)
+        save_epoch_samples(self.codec, self.samples, path, title)
         if self.board is not None:
             self.board.add_image(epoch, path)
         self.publish(epoch)

@@ -31,8 +31,12 @@ def build_run_models(
     precision: str,
     state: Checkpoint | None,
     checkpoint_path: str,
+    classes: int = 0,
 ) -> RunModels:
-    """Both copies, compiled, the training copy restored from ``state`` when resuming."""
+    """Both copies, compiled, the training copy restored from ``state`` when resuming.
+
+    ``classes``: the number of classes, the size of a cvae's one-hot label.
+    """
     backend.load()
     import keras
 
@@ -44,14 +48,20 @@ def build_run_models(
     keras.mixed_precision.set_global_policy(precision)
     try:
         with strategy_scope:
-            training_copy = build_models(cfg.model, image_shape, cfg.train.beta, cfg.train.seed)
+            training_copy = build_models(cfg.model, image_shape, *_settings(cfg, classes))
             compile_vae(training_copy.vae, cfg.train, n_train)
             if state is not None:
                 checkpoint.restore(training_copy.vae, state, checkpoint_path)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    float32_copy = build_models(cfg.model, image_shape, cfg.train.beta, cfg.train.seed)
+    float32_copy = build_models(cfg.model, image_shape, *_settings(cfg, classes))
     compile_vae(float32_copy.vae, cfg.train, n_train)
     if state is not None and state.best is not None:
         checkpoint.check_shapes(training_copy.vae.weights, state.best, "checkpoint best weights")
     return RunModels(training_copy, float32_copy)
+
+
+def _settings(cfg: Config, classes: int) -> tuple:
+    """``build_models``'s arguments after the image shape: beta, seed, classes, objective, samples."""
+    train = cfg.train
+    return train.beta, train.seed, classes, train.objective, train.samples

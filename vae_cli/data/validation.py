@@ -1,0 +1,39 @@
+"""The validation split of MNIST and Fashion-MNIST: training images held out, never the test set.
+
+Early stopping and the per-epoch curves are judged on these images, so the test
+set is touched only by the final evaluation, the figures and ``vae evaluate``.
+The split is a function of ``train.seed`` alone, so a resumed run holds out the
+very same images and the data checksum in ``run.json`` still identifies them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_cli.data.types import Data, Split
+
+MAX_FRACTION = 5  # hold out at most a fifth of the training images (tiny sets and data.limit runs)
+
+
+def held_out_count(train_size: int, size: int) -> int:
+    return max(1, min(size, train_size // MAX_FRACTION))
+
+
+def hold_out(data: Data, size: int, seed: int) -> Data:
+    """``data`` with ``size`` of its training images (at most a fifth), drawn with ``seed``, as its validation split."""
+    count = len(data.train)
+    if count < 2:
+        return data
+    held = held_out_count(count, size)
+    order = np.random.default_rng(seed).permutation(count)
+    validation_idx, train_idx = np.sort(order[:held]), np.sort(order[held:])
+    data.validation = _take(data.train, validation_idx)
+    data.train = _take(data.train, train_idx)
+    data.split_rule = (
+        f"validation: {held} of the {count} training images, drawn with train.seed {seed}; test: the dataset's own"
+    )
+    return data
+
+
+def _take(split: Split, idx: np.ndarray) -> Split:
+    return Split(split.images[idx], split.labels[idx])

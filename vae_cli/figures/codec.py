@@ -1,0 +1,68 @@
+"""A run's encoder and decoder behind one interface for every model kind, as the figures use them.
+
+- ``vae``: ``encode`` gives z_mean of q(z|x); ``decode`` the decoder's image of z;
+- ``ae``: ``encode`` gives the deterministic code; there is no prior, so random
+  codes come from a Gaussian fitted to the codes of real images;
+- ``cvae``: both take the class as well, as integer labels or as rows of class
+  weights (a one-hot row, or a mixture of two classes along an interpolation).
+
+Every call is one batched pass (``latents.batched``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vae_cli.figures import latents
+
+
+class Codec:
+    """Encodes images to codes and decodes codes to images, handing a cvae its labels."""
+
+    def __init__(self, encoder: Any, decoder: Any, kind: str = "vae", classes: int = 0) -> None:
+        self.encoder, self.decoder, self.kind, self.classes = encoder, decoder, kind, classes
+
+    @property
+    def conditional(self) -> bool:
+        return self.kind == "cvae"
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.decoder.inputs[0].shape[-1])
+
+    def weights(self, labels: Any, count: int) -> np.ndarray:
+        """``labels`` (one int, ints, or rows of class weights) as ``count`` rows of class weights."""
+        labels = np.asarray(labels)
+        if labels.ndim == 2:
+            return labels.astype("float32")
+        rows = np.eye(self.classes, dtype="float32")[labels.astype(int)]
+        return np.broadcast_to(rows, (count, self.classes)) if labels.ndim == 0 else rows
+
+    def _inputs(self, x: np.ndarray, labels: Any) -> Any:
+        if not self.conditional:
+            return x
+        if labels is None:
+            raise ValueError("a conditional model needs the labels of what it encodes or decodes")
+        return [x, self.weights(labels, len(x))]
+
+    def encode(self, images: np.ndarray, labels: Any = None) -> np.ndarray:
+        """z_mean (or an autoencoder's code) of each image; a cvae needs the images' labels."""
+        return latents.encode_means(self.encoder, self._inputs(images, labels))
+
+    def decode(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
+        """The decoder's images of ``z``; a cvae decodes each as ``labels`` (one class for all, or one each)."""
+        return latents.batched(self.decoder, self._inputs(np.asarray(z, dtype="float32"), labels))
+
+    def reconstruct(self, images: np.ndarray, labels: Any = None) -> np.ndarray:
+        """Reconstructions through the mean code: what the model keeps of each image."""
+        return self.decode(self.encode(images, labels), labels)
+
+
+def fitted_gaussian_draws(codes: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` draws from the Gaussian with the mean and covariance of ``codes``: an autoencoder's stand-in prior."""
+    rng = np.random.default_rng(seed)
+    mean = codes.mean(axis=0)
+    cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
+    return rng.multivariate_normal(mean, cov, size=n, method="eigh").astype("float32")
