@@ -143,7 +143,7 @@ def save_image_grid(path: Path, images: np.ndarray, cols: int, title: str | None
 def save_epoch_frame(
     path: Path, samples: np.ndarray, cols: int, originals: np.ndarray, reconstructions: np.ndarray, title: str
 ) -> Path:
-    """One epoch's frame of the progress GIF: the fixed prior samples, and under them fixed test images
+    """One epoch's frame of the progress GIF: the fixed prior samples, and under them fixed validation images
     above their reconstructions. Its size depends only on the images' shape and count, so every
     epoch's frame has the same size."""
     rows = int(np.ceil(len(samples) / cols))
@@ -153,7 +153,7 @@ def save_epoch_frame(
     scale = cell_scale(h, w, rows + 2, cols)
     gap = math.ceil(0.22 * DPI / scale)  # canvas rows that show as 0.22 inches: room for the caption
     canvas = np.concatenate([top, np.ones((gap, *top.shape[1:]), top.dtype), strip])
-    caption = (top.shape[1] / 2, top.shape[0] + gap / 2, "test images and their reconstructions")
+    caption = (top.shape[1] / 2, top.shape[0] + gap / 2, "validation images and their reconstructions")
     return _save_canvas(path, canvas, scale, title, wrap=False, caption=caption)
 
 
