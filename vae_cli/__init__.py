@@ -1,3 +1,3 @@
 """vae: train Variational Autoencoders with Keras 3 and look at what they learned."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
