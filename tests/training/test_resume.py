@@ -371,3 +371,16 @@ def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
     assert main(["train", *[a.format(run=run_dir) for a in args]]) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by_name(data_dir, tmp_path, capsys):
+    assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
+    run_dir = only_run(tmp_path / "out")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["status"], manifest["versions"]["vae_cli"] = "interrupted", "0.1.0"
+    manifest["dataset"]["sha256"] = "0" * 64  # what the older version's split of the same files hashed to
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "was trained by vae 0.1.0, which held out its data differently" in err and err.count("\n") == 1

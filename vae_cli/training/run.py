@@ -100,6 +100,12 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
     distribution.prepare_devices(cfg.train)
     data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
     if data.checksum() != manifest["dataset"]["sha256"]:
+        made_by = manifest.get("versions", {}).get("vae_cli", __version__)
+        if made_by != __version__:  # the data may be the same files, split differently by that version
+            raise RunError(
+                f"{run_dir} was trained by vae {made_by}, which held out its data differently from vae "
+                f"{__version__}, so this version cannot continue it; resume it with vae {made_by}, or train a new run"
+            )
         raise RunError(
             f"the {data.title} data found in {data.source} differs from the data this run "
             "was trained on (sha256 in run.json)",
