@@ -46,41 +46,24 @@ class Sampling(keras.layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class VAELoss(keras.layers.Layer):
-    """Adds the beta-weighted negative ELBO, in nats per image, as the model loss.
+class PixelLikelihood(keras.layers.Layer):
+    """The base of the loss layers: -log p(x | logits) per image, in float32 under mixed precision.
 
-    Inputs are ``[x, logits, z_mean, z_log_var]``; the output is ``sigmoid(logits)``,
-    the pixel probabilities (Bernoulli) or means (Gaussian). The Bernoulli
-    log-likelihood is taken from logits, never from clipped probabilities, so it
-    stays exact where the sigmoid saturates. The Gaussian one uses ``sigma``, or
-    a standard deviation per channel learned with the model when ``sigma`` is None.
-    Reconstruction and KL are summed per image, averaged over the batch, and
-    reported unweighted as ``reconstruction_loss`` and ``kl_loss``; ``beta``
-    weighs only the KL inside the loss. ``kl_weight`` is a variable so that a KL
-    warm-up can change it without retracing.
+    Bernoulli from the logits, never from clipped probabilities, so it stays exact
+    where the sigmoid saturates; or Gaussian around ``sigmoid(logits)`` with
+    ``sigma``, or a standard deviation per channel learned with the model when
+    ``sigma`` is None. Inputs start ``[x, logits, ...]``; the output is
+    ``sigmoid(logits)``, the pixel probabilities (Bernoulli) or means (Gaussian).
     """
 
-    def __init__(
-        self, beta: float = 1.0, likelihood: str = "bernoulli", sigma: float | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, likelihood: str = "bernoulli", sigma: float | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("dtype", "float32")  # keep the loss in float32 under mixed precision
         super().__init__(**kwargs)
-        if not beta >= 0:
-            raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
         if likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"`likelihood` must be 'bernoulli' or 'gaussian'. Received: likelihood={likelihood!r}")
         if sigma is not None and not sigma > 0:
             raise ValueError(f"`sigma` must be > 0 or None. Received: sigma={sigma!r}")
-        self.beta, self.likelihood, self.sigma = float(beta), likelihood, sigma
-        self.kl_weight = self.add_weight(
-            shape=(),
-            initializer=keras.initializers.Constant(self.beta),
-            trainable=False,
-            name="kl_weight",
-        )
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.likelihood, self.sigma = likelihood, sigma
 
     def build(self, input_shape: list[tuple]) -> None:
         if self.likelihood == "gaussian" and self.sigma is None:
@@ -93,20 +76,53 @@ class VAELoss(keras.layers.Layer):
             return ops.convert_to_tensor(math.log(self.sigma), dtype=self.compute_dtype)
         return ops.maximum(self.log_sigma, math.log(MIN_SIGMA))
 
+    def nll(self, x: Any, logits: Any, batch_dims: int = 1) -> Any:
+        """-log p(x | logits), summed over the pixels after the first ``batch_dims`` axes."""
+        if self.likelihood == "gaussian":
+            return gaussian_nll(x, ops.sigmoid(logits), self.log_sigma_value(), batch_dims=batch_dims)
+        return bernoulli_nll(x, logits, batch_dims=batch_dims)
+
+    def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
+        return input_shape[1]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class VAELoss(PixelLikelihood):
+    """Adds the beta-weighted negative ELBO, in nats per image, as the model loss.
+
+    Inputs are ``[x, logits, z_mean, z_log_var]``. Reconstruction and KL are summed
+    per image, averaged over the batch, and reported unweighted as
+    ``reconstruction_loss`` and ``kl_loss``; ``beta`` weighs only the KL inside the
+    loss. ``kl_weight`` is a variable so that a KL warm-up can change it without retracing.
+    """
+
+    def __init__(
+        self, beta: float = 1.0, likelihood: str = "bernoulli", sigma: float | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(likelihood, sigma, **kwargs)
+        if not beta >= 0:
+            raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
+        self.beta = float(beta)
+        self.kl_weight = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.beta),
+            trainable=False,
+            name="kl_weight",
+        )
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
     def call(self, inputs: list[Any]) -> Any:
         x, logits, z_mean, z_log_var = inputs
-        if self.likelihood == "gaussian":
-            reconstruction = gaussian_nll(x, ops.sigmoid(logits), self.log_sigma_value())
-        else:
-            reconstruction = bernoulli_nll(x, logits)
+        reconstruction = self.nll(x, logits)
         kl = gaussian_kl(z_mean, z_log_var)
         self.add_loss(ops.mean(reconstruction) + self.kl_weight * ops.mean(kl))
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
         return ops.sigmoid(logits)
 
-    def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
-        return input_shape[1]
-
     def get_config(self) -> dict:
-        return {**super().get_config(), "beta": self.beta, "likelihood": self.likelihood, "sigma": self.sigma}
+        return {**super().get_config(), "beta": self.beta}

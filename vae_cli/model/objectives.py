@@ -13,18 +13,15 @@ All are registered serializables built from ``keras.ops`` and the terms of
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
 from keras import ops
 
 from vae_cli.kinds import IWAE_LOSS, OBJECTIVES
-from vae_cli.model.layers import MIN_SIGMA, PACKAGE, Sampling, VAELoss
+from vae_cli.model.layers import PACKAGE, PixelLikelihood, Sampling, VAELoss
 from vae_cli.model.likelihood import (
-    bernoulli_nll,
     gaussian_kl,
-    gaussian_nll,
     importance_log_weights,
     log_mean_exp,
 )
@@ -106,10 +103,7 @@ class MultiSampleLoss(VAELoss):
         k = self.samples
         logits = ops.reshape(logits, (-1, k, *x.shape[1:]))
         x_k = ops.expand_dims(x, 1)
-        if self.likelihood == "gaussian":
-            nll = gaussian_nll(x_k, ops.sigmoid(logits), self.log_sigma_value(), batch_dims=2)
-        else:
-            nll = bernoulli_nll(x_k, logits, batch_dims=2)  # (B, k)
+        nll = self.nll(x_k, logits, batch_dims=2)  # (B, k)
         reconstruction, kl = ops.mean(nll, axis=1), gaussian_kl(z_mean, z_log_var)
         if self.objective == "iwae":
             z_k = ops.reshape(z, (-1, k, z.shape[-1]))
@@ -131,7 +125,7 @@ class MultiSampleLoss(VAELoss):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ReconstructionLoss(keras.layers.Layer):
+class ReconstructionLoss(PixelLikelihood):
     """An autoencoder's loss: -log p(x | decoder(code)) summed over pixels, averaged over the batch.
 
     Inputs are ``[x, logits]``; the output is ``sigmoid(logits)``. Bernoulli from
@@ -140,38 +134,12 @@ class ReconstructionLoss(keras.layers.Layer):
     """
 
     def __init__(self, likelihood: str = "bernoulli", sigma: float | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("dtype", "float32")  # keep the loss in float32 under mixed precision
-        super().__init__(**kwargs)
-        if likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"`likelihood` must be 'bernoulli' or 'gaussian'. Received: likelihood={likelihood!r}")
-        if sigma is not None and not sigma > 0:
-            raise ValueError(f"`sigma` must be > 0 or None. Received: sigma={sigma!r}")
-        self.likelihood, self.sigma = likelihood, sigma
+        super().__init__(likelihood, sigma, **kwargs)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
-
-    def build(self, input_shape: list[tuple]) -> None:
-        if self.likelihood == "gaussian" and self.sigma is None:
-            self.log_sigma = self.add_weight(
-                shape=(input_shape[0][-1],), initializer=keras.initializers.Constant(math.log(0.2)), name="log_sigma"
-            )
-
-    def log_sigma_value(self) -> Any:
-        if self.sigma is not None:
-            return ops.convert_to_tensor(math.log(self.sigma), dtype=self.compute_dtype)
-        return ops.maximum(self.log_sigma, math.log(MIN_SIGMA))
 
     def call(self, inputs: list[Any]) -> Any:
         x, logits = inputs
-        if self.likelihood == "gaussian":
-            reconstruction = gaussian_nll(x, ops.sigmoid(logits), self.log_sigma_value())
-        else:
-            reconstruction = bernoulli_nll(x, logits)
+        reconstruction = self.nll(x, logits)
         self.add_loss(ops.mean(reconstruction))
         self.reconstruction_tracker.update_state(reconstruction)
         return ops.sigmoid(logits)
-
-    def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
-        return input_shape[1]
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
