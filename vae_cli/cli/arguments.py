@@ -133,3 +133,11 @@ def add_json(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print one JSON document on stdout instead of text; progress and messages go to stderr",
     )
+
+
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--set KEY=VALUE`` (repeatable) and ``--data-dir``, the config overrides of a command that trains."""
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides", help=help)
+    parser.add_argument(
+        "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
+    )

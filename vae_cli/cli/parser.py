@@ -11,6 +11,7 @@ from vae_cli.cli.arguments import (
     Formatter,
     Parser,
     add_json,
+    add_overrides,
     add_parser,
     add_run_args,
     add_seed,
@@ -60,16 +61,8 @@ def _add_train(sub):
         default=None,
         help="continue an interrupted run from its last completed epoch, with its own config.yaml",
     )
-    p.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        dest="overrides",
-        help="override a config key, value parsed as YAML; repeatable, wins over the files (e.g. --set train.epochs=3)",
-    )
-    p.add_argument(
-        "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
+    add_overrides(
+        p, "override a config key, value parsed as YAML; repeatable, wins over the files (e.g. --set train.epochs=3)"
     )
     add_json(p)
     p.add_argument("--output-dir", metavar="DIR", default=None, help="parent folder of the run folders (= output.dir)")

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from vae_cli import defaults
-from vae_cli.cli.arguments import Formatter, positive_float, positive_int
+from vae_cli.cli.arguments import Formatter, add_overrides, positive_float, positive_int
 
 DESCRIPTION = """\
 Search hyperparameters with Optuna. Each trial is an ordinary run folder under
@@ -62,17 +62,7 @@ def add_tune(sub: Any) -> None:
         default=None,
         help="start no trial after this many seconds (running trials finish)",
     )
-    p.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        dest="overrides",
-        help="override a config key of every trial, value parsed as YAML; repeatable",
-    )
-    p.add_argument(
-        "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
-    )
+    add_overrides(p, "override a config key of every trial, value parsed as YAML; repeatable")
     p.add_argument(
         "--show", action="store_true", help="print a study's trials and write its best.yaml and figures; no training"
     )
