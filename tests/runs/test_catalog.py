@@ -102,6 +102,21 @@ def test_compare_figure_keeps_a_huge_first_epoch_off_the_scale(runs, tmp_path):
     assert default_path(infos) == tmp_path / "compare-a_vs_b.png"
 
 
+def test_compare_draws_an_autoencoder_and_a_history_missing_a_column(capsys, runs, tmp_path):
+    a, _ = runs
+    ae = fake_run(tmp_path, "ae", "2026-01-03", {"model": {"kind": "ae", "latent_dim": 2}}, [(0, 0)])
+    (ae / "history.csv").write_text(
+        "epoch,loss,reconstruction_loss,val_loss,val_reconstruction_loss,seconds\n1,9,9,8,8,1\n2,7,7,6,6,1\n"
+    )
+    torn = fake_run(tmp_path, "torn", "2026-01-04", {"model": {"latent_dim": 2}}, [(0, 0)])
+    (torn / "history.csv").write_text("epoch,val_reconstruction_loss,val_kl_loss\n1,5,1\n2,4\n3\n")
+    assert catalog.read_run(ae).best_val_loss == 6.0  # the reconstruction alone: an ae has no KL
+    assert main(["compare", str(a), str(ae), str(torn), "--out", str(tmp_path / "c.png"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [run["best_val_loss"] for run in out["runs"]][1] == 6.0
+    assert mpimg.imread(tmp_path / "c.png").std() > 0.05
+
+
 def test_long_names_shorten_the_default_file_name(tmp_path):
     infos = [
         catalog.RunInfo(f"{'x' * 40}-{i}", tmp_path / str(i), *[None] * 5, 0, None, 1.0, *[None] * 5) for i in range(4)

@@ -125,7 +125,7 @@ def test_a_missing_onnx_converter_is_one_line_and_writes_nothing(capsys, run_dir
 
 def test_a_file_that_differs_from_keras_fails_the_command(capsys, run_dir, monkeypatch):
     real = export._RUNNERS["tflite"]
-    monkeypatch.setitem(export._RUNNERS, "tflite", lambda path, x: [o + 0.01 for o in real(path, x)])
+    monkeypatch.setitem(export._RUNNERS, "tflite", lambda path, x, names: [o + 0.01 for o in real(path, x, names)])
     code = main(["export", "--run", str(run_dir), "--format", "tflite"])
     out, err = capsys.readouterr()
     assert code == 1 and "1.00e-02" in out
@@ -157,3 +157,21 @@ def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exporte
     assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
     assert not marker.exists() and (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
     assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]
+
+
+def test_a_conditional_run_exports_both_inputs_of_each_model(capsys, data_dir, tmp_path):
+    """A cvae's encoder takes [image, label] and its decoder [z, label]: every runtime is fed both."""
+    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={tmp_path}", "--set", "model.kind=cvae"]
+    for item in TINY_MODEL + ["train.epochs=1", "train.batch_size=32", "output.tensorboard=false"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    (run,) = tmp_path.iterdir()
+    capsys.readouterr()
+    assert main(["export", "--run", str(run), "--json", *[a for f in FORMATS for a in ("--format", f)]]) == 0
+    rows = json.loads(capsys.readouterr().out)["exports"]
+    assert [(r["model"], r["format"]) for r in rows] == [(m, f) for m in ("encoder", "decoder") for f in FORMATS]
+    assert all(r["max_abs_diff"] <= 1e-4 for r in rows)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(run / "export" / "decoder.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["z", "label"]

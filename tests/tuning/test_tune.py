@@ -228,3 +228,31 @@ def test_a_trial_stopped_midway_runs_again_from_its_folder(monkeypatch, capsys, 
     (_, again) = load(out_dir, "s").get_trials()
     assert again.state.name == "COMPLETE" and again.value == 102.0 and again.user_attrs["stopped"] is None
     assert "stopped -> 1" in capsys.readouterr().out
+
+
+def test_an_autoencoder_study_completes_under_the_output_dir_flag(capsys, data_dir, tmp_path, monkeypatch):
+    """An ae's epochs have no KL column: its objective is the reconstruction, not a 'diverged' NaN. A
+    search's --output-dir places the study as --set output.dir does, never ./outputs."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "ae.yaml"
+    path.write_text(yaml.safe_dump({"pruner": "none", "space": {"train.learning_rate": {"choice": [GOOD]}}}))
+    args = ["tune", "--space", str(path), "--trials", "1", "--data-dir", str(data_dir), "--set", "model.kind=ae"]
+    for item in TINY_MODEL + ["train.epochs=1", "train.batch_size=32"]:
+        args += ["--set", item]
+    out_dir = tmp_path / "elsewhere"
+    assert main([*args, "--output-dir", str(out_dir)]) == 0
+    assert "trial 0 complete" in capsys.readouterr().out
+    assert not (tmp_path / "outputs").exists()
+    (trial,) = load(out_dir, "ae").get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE and 0 < trial.value < 1000
+    assert main(["tune", "--show", "--output-dir", str(out_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)
+
+
+def test_workers_are_given_the_output_dir():
+    from vae_cli.cli.parser import build_parser
+    from vae_cli.cli.tuning_workers import worker_command
+
+    args = build_parser().parse_args(["tune", "--space", "s.yaml", "--trials", "2", "--output-dir", "runs"])
+    command = worker_command(args, "s", "sqlite:///runs/s/study.db", 1, 0.0)
+    assert command[command.index("--output-dir") + 1] == "runs"

@@ -68,7 +68,10 @@ def add_tune(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="with --show: the study as JSON on stdout")
     p.add_argument(
-        "--output-dir", metavar="DIR", default=defaults.OUTPUT_DIR, help="with --show: where to look for studies"
+        "--output-dir",
+        metavar="DIR",
+        default=None,
+        help=f"a search: --set output.dir=DIR; with --show: where to look for studies (default {defaults.OUTPUT_DIR})",
     )
     # Set by --workers for the processes it starts: their share of the cores.
     p.add_argument("--worker-threads", metavar="N", type=positive_int, default=None, help=argparse.SUPPRESS)

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from vae_cli import defaults
 from vae_cli.cli import options, tuning_report
 from vae_cli.errors import ConfigError, Fix, RunError
 
@@ -32,6 +33,8 @@ def tune(args: argparse.Namespace) -> int:
     overrides = [options.set_override(item) for item in args.overrides]
     if args.data_dir:
         overrides.append(("data.data_dir", args.data_dir))
+    if args.output_dir:  # as for vae train: where the study's folder goes
+        overrides.append(("output.dir", args.output_dir))
     base = load_config(args.config, overrides)
     space = read_space(args.space, base)
     searched = {d.key for d in space.dimensions}
@@ -115,16 +118,15 @@ def show(args: argparse.Namespace) -> int:
     if given:
         raise ConfigError(f"--show reads a study and trains nothing; drop {', '.join(given)}")
     name = study_mod.check_name(args.study) if args.study else None
-    url = args.storage or _find_study(args.output_dir, name)
+    output_dir = args.output_dir or defaults.OUTPUT_DIR
+    url = args.storage or _find_study(output_dir, name)
     storage = study_mod.open_storage(url, None, create=False)
     study = study_mod.load_study(storage, name, url)
     database = study_mod.sqlite_file(url)
     if database is not None:
         folder = database.parent
     else:
-        folder = study_mod.study_folder(
-            study_mod.definition(study).get("output_dir", args.output_dir), study.study_name
-        )
+        folder = study_mod.study_folder(study_mod.definition(study).get("output_dir", output_dir), study.study_name)
     found = results.write_reports(study, results.findings(study, url, folder))
     if args.json:
         print(json.dumps(found.as_json(), indent=2, default=str))

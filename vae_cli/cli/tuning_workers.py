@@ -31,6 +31,8 @@ def worker_command(args: argparse.Namespace, study: str, storage: str, threads: 
         command += ["--set", item]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
+    if args.output_dir:
+        command += ["--output-dir", args.output_dir]
     if args.timeout:
         command += ["--timeout", str(max(0.001, args.timeout - (time.monotonic() - started)))]
     return command

@@ -36,7 +36,8 @@ def default_path(runs: list[RunInfo]) -> Path:
 def label(run: RunInfo, differing: dict[str, list[Any]], index: int) -> str:
     """The run's name, and below it the settings in which it differs, wrapped."""
     settings = ", ".join(f"{key}={_short(values[index])}" for key, values in differing.items())
-    lines = [run.name] + textwrap.wrap(settings, 60)
+    name = f"{run.name} (reconstruction alone: an ae)" if run.kind == "ae" else run.name
+    lines = [name] + textwrap.wrap(settings, 60)
     return "\n".join(lines[:4] + (["..."] if len(lines) > 4 else []))
 
 
@@ -54,6 +55,8 @@ def save_comparison(path: Path, runs: list[RunInfo], differing: dict[str, list[A
     for i, run in enumerate(runs):
         epochs = np.asarray(run.history.get("epoch", []), dtype=float)
         values = np.asarray(validation_objective(run.history, 1.0), dtype=float)
+        # A damaged history.csv may lack a column: draw the epochs both columns have.
+        epochs, values = epochs[: len(values)], values[: len(epochs)]
         color = cmap(i % cmap.N)
         ax.plot(
             epochs, values, marker=markers[i % len(markers)], markersize=4, color=color, label=label(run, differing, i)

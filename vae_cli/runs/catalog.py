@@ -125,7 +125,10 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 
 def validation_objective(history: dict[str, list[float]], beta: float) -> list[float]:
-    recon, kl = history.get("val_reconstruction_loss", []), history.get("val_kl_loss", [])
+    """Validation reconstruction + beta x KL per epoch; an autoencoder's history has no KL column,
+    so its objective is the reconstruction alone."""
+    recon = history.get("val_reconstruction_loss", [])
+    kl = history.get("val_kl_loss") if "val_kl_loss" in history else [0.0] * len(recon)
     return [r + beta * k for r, k in zip(recon, kl, strict=False)]
 
 

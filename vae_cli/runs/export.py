@@ -60,17 +60,32 @@ def export_run(view: RunView, formats: Sequence[str], seed: int = 0) -> list[Exp
     rng = np.random.default_rng(seed)
     results = []
     for name, model in ((ENCODER, view.encoder), (DECODER, view.decoder)):
-        shape = (CHECK_INPUTS, *model.input.shape[1:])
-        x = (rng.random(shape) if name == ENCODER else rng.standard_normal(shape)).astype("float32")
-        expected = as_list(model(x, training=False))
+        x = check_inputs(model, name, rng)
+        expected = as_list(model(x if len(x) > 1 else x[0], training=False))
         for fmt in formats:
             path = view.dir / EXPORT / NAMES[fmt].format(name)
             with _quiet():
                 _WRITERS[fmt](model, path)
-                got = _RUNNERS[fmt](path, x)
+                got = _RUNNERS[fmt](path, x, [_input_name(t) for t in model.inputs])
             diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected, strict=True))
             results.append(Exported(name, fmt, path, RUNTIMES[fmt], diff))
     return results
+
+
+def check_inputs(model: Any, name: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """One array per model input: uniform images (encoder) or z ~ N(0, I) (decoder), then, for a
+    conditional model's second input, one-hot labels cycling through the classes."""
+    first, *rest = model.inputs
+    shape = (CHECK_INPUTS, *first.shape[1:])
+    arrays = [rng.random(shape) if name == ENCODER else rng.standard_normal(shape)]
+    for extra in rest:
+        classes = int(extra.shape[-1])
+        arrays.append(np.eye(classes)[np.arange(CHECK_INPUTS) % classes])
+    return [a.astype("float32") for a in arrays]
+
+
+def _input_name(tensor: Any) -> str:
+    return str(tensor.name).partition(":")[0]
 
 
 def as_list(outputs: Any) -> list[np.ndarray]:
@@ -145,33 +160,38 @@ def _write_onnx(model, path):
     atomic_write(path, write)
 
 
-def _run_keras(path, x):
+def _run_keras(path, x, names):
     import keras
 
-    return as_list(keras.saving.load_model(path, safe_mode=True, compile=False)(x, training=False))
+    model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    return as_list(model(x if len(x) > 1 else x[0], training=False))
 
 
-def _run_savedmodel(path, x):
+def _run_savedmodel(path, x, names):
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))  # held: its variables die with it, mid-call otherwise
-    return as_list(loaded.serve(x))
+    return as_list(loaded.serve(x if len(x) > 1 else x[0]))  # a conditional model's serve takes one list
 
 
-def _run_tflite(path, x):
+def _run_tflite(path, x, names):
     import tensorflow as tf
 
     runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
-    (name,) = runner.get_input_details()
-    outputs = runner(**{name: x})  # output_0, output_1 ...: the model's outputs in order
+    details = list(runner.get_input_details())
+    # The signature names its inputs after the Keras inputs (z, label); a single one by whatever it is called.
+    feed = {details[0]: x[0]} if len(x) == 1 else dict(zip(names, x, strict=True))
+    outputs = runner(**feed)  # output_0, output_1 ...: the model's outputs in order
     return [outputs[key] for key in sorted(outputs, key=lambda k: int(k.rpartition("_")[2]))]
 
 
-def _run_onnx(path, x):
+def _run_onnx(path, x, names):
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})
+    graph = [i.name for i in session.get_inputs()]
+    feed = dict(zip(names, x, strict=True)) if sorted(graph) == sorted(names) else dict(zip(graph, x, strict=True))
+    return session.run(None, feed)
 
 
 _WRITERS = {"keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite, "onnx": _write_onnx}

@@ -18,5 +18,9 @@ class GivenUp(Exception):
 
 
 def epoch_objective(row: dict) -> float:
-    """The validation -ELBO of one epoch: reconstruction + KL at beta 1, whatever the training beta."""
-    return float(row.get("val_reconstruction_loss", math.nan)) + float(row.get("val_kl_loss", math.nan))
+    """The validation -ELBO of one epoch: reconstruction + KL at beta 1, whatever the training beta.
+
+    An autoencoder's epoch has no KL at all (no column, not a missing value): its reconstruction alone.
+    """
+    kl = row.get("val_kl_loss", math.nan) if "val_kl_loss" in row or "kl_loss" in row else 0.0
+    return float(row.get("val_reconstruction_loss", math.nan)) + float(kl)
