@@ -141,3 +141,13 @@ def test_errors_with_json_are_one_line_on_stderr(capsys, tmp_path, args, code, m
     got, out, err = run(capsys, [a.format(tmp=tmp_path) for a in args])
     assert got == code and out == ""
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_print_config_with_json_is_one_document_of_values_and_sources(capsys, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("train:\n  epochs: 4\n")
+    assert main(["train", "--config", str(config), "--set", "model.latent_dim=3", "--print-config", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["train.epochs"] == {"value": 4, "source": str(config)}
+    assert out["model.latent_dim"] == {"value": 3, "source": "--set"}
+    assert out["train.beta"]["source"] == "default"

@@ -384,3 +384,37 @@ def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by
     assert main(["train", "--resume", str(run_dir)]) == 1
     err = capsys.readouterr().err
     assert "was trained by vae 0.1.0, which held out its data differently" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("damage", ["file", "link"])
+def test_a_tensorboard_file_or_link_is_refused_before_resuming(data_dir, tmp_path, monkeypatch, capsys, damage):
+    """A file where the TensorBoard folder goes failed mid-epoch with TensorFlow's message and marked the run
+    failed; a link would have had its target's events trimmed. Both are refused before anything is written."""
+    real = atomic.atomic_write
+
+    def full_disk_at_epoch_2(path, write):
+        if path.name == checkpoint.FILENAME and checkpoint_epoch(path.parent) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", full_disk_at_epoch_2)
+    assert main(train_args(data_dir, tmp_path / "out")) == 1
+    monkeypatch.setattr(atomic, "atomic_write", real)
+    run_dir = only_run(tmp_path / "out")
+    board = run_dir / "tensorboard"
+    elsewhere = tmp_path / "elsewhere"
+    board.rename(elsewhere)
+    if damage == "file":
+        board.write_text("x")
+    else:
+        board.symlink_to(elsewhere)
+    before = sorted(p.name for p in elsewhere.rglob("*"))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(board) in err and "Traceback" not in err
+    assert ("is not a folder" if damage == "file" else "is a symbolic link") in err
+    assert checkpoint_epoch(run_dir) == 1 and sorted(p.name for p in elsewhere.rglob("*")) == before
+    board.unlink()
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert checkpoint_epoch(run_dir) == 3

@@ -32,6 +32,8 @@ def train(args: argparse.Namespace) -> int:
         overrides.append(("output.dir", args.output_dir, OUTPUT_DIR))
     cfg, sources = resolve_config(args.config, overrides)
     if args.print_config:
+        if args.json:  # one document on stdout: the config with each key's value and source
+            return report.print_json({key: {"value": value, "source": sources[key]} for key, value in _flat(cfg)})
         report.print_config(cfg, sources)
         return 0
     with _progress_stream(args.json) as verbose:
@@ -59,3 +61,9 @@ def _report(result: Any, json_out: bool) -> int:
         print(f"Resumed after epoch {result.resumed_from}.")
     report.print_train_result(result)
     return 0
+
+
+def _flat(cfg: Any) -> list[tuple[str, Any]]:
+    from vae_cli.config import to_dict
+
+    return [(f"{section}.{key}", value) for section, values in to_dict(cfg).items() for key, value in values.items()]

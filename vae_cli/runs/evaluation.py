@@ -125,6 +125,8 @@ def evaluate_run(
     everything = len(images) >= len(raw.images)
     key = f"k{k}-samples{samples}-{binarize}" if metrics is not None else f"reconstruction-{binarize}"
     key += "" if everything else f"-first{len(images)}"
+    # Read again: another evaluation of this run may have recorded its entry while this one ran.
+    recorded = records.read_metrics(view.dir)
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
     return Evaluation(metrics, recon, kind, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)

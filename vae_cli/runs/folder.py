@@ -27,6 +27,7 @@ ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
 KERAS_FILES = ("encoder.keras", "decoder.keras", "vae.keras")  # the same models in Keras 3's own format
 HISTORY = "history.csv"
 SAMPLES = "samples"  # the per-epoch sample images
+TENSORBOARD = "tensorboard"  # the TensorBoard log
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -152,12 +153,15 @@ def existing_folder(run: str | Path) -> Path:
 
 def writable_subfolder(run_dir: str | Path, name: str) -> Path:
     """``run_dir/name`` to write into; refused if it is a symbolic link, which would carry the
-    run's files elsewhere (a link in the place of a file is replaced on writing, never followed)."""
+    run's files elsewhere (a link in the place of a file is replaced on writing, never followed), or
+    if something else than a folder holds its place (TensorBoard would fail mid-epoch on it)."""
     path = Path(run_dir) / name
     if path.is_symlink():
         raise RunError(
             f"{path} is a symbolic link; vae writes nothing through links in a run folder: replace it with a folder"
         )
+    if path.exists() and not path.is_dir():
+        raise RunError(f"{path} is not a folder; vae writes its {name} there: move the file aside and try again")
     return path
 
 

@@ -19,10 +19,11 @@ import keras
 
 from vae_cli import backend
 from vae_cli.names import VAE_LOSS
+from vae_cli.runs import folder
 from vae_cli.runs.atomic import atomic_write
 from vae_cli.training.callbacks import EpochLog
 
-FOLDER = "tensorboard"
+FOLDER = folder.TENSORBOARD
 TRAIN, VALIDATION = "train", "validation"
 LOSSES = ("loss", "reconstruction_loss", "kl_loss", "iwae_loss")  # those a run has
 SAMPLES_TAG = "samples"

@@ -96,6 +96,8 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
     state = checkpoint.load(run_dir / checkpoint.FILENAME)
     records.required(manifest, run_dir, "precision", "dataset.sha256")
     folder.writable_subfolder(run_dir, folder.SAMPLES)
+    if cfg.output.tensorboard:
+        folder.writable_subfolder(run_dir, folder.TENSORBOARD)
     lock.remove_stale_temporaries()
     distribution.prepare_devices(cfg.train)
     data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
