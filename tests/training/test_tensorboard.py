@@ -166,3 +166,18 @@ def test_the_log_changes_nothing_in_training(run_dir, data_dir, tmp_path):
 
     for a, b in zip(variables(run_dir), variables(plain), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_autoencoder_logs_its_reconstruction_as_its_objective(tmp_path, data_dir):
+    from conftest import TINY_MODEL
+
+    args = ["train", "--data-dir", str(data_dir), "--set", f"output.dir={tmp_path}", "--set", "model.kind=ae"]
+    for item in TINY_MODEL + ["train.epochs=1", "train.batch_size=32"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    (run,) = tmp_path.iterdir()
+    validation, _ = read(run / "tensorboard" / "validation")
+    assert "epoch_kl_loss" not in validation
+    assert scalar(validation["epoch_objective"][1]) == pytest.approx(
+        scalar(validation["epoch_reconstruction_loss"][1]), rel=1e-6
+    )

@@ -55,8 +55,8 @@ class Board(keras.callbacks.Callback):
         logs, step = logs or {}, epoch + 1
         for prefix, name in (("", TRAIN), ("val_", VALIDATION)):
             values = {key: logs[prefix + key] for key in LOSSES if prefix + key in logs}
-            if {"reconstruction_loss", "kl_loss"} <= set(values):
-                values["objective"] = values["reconstruction_loss"] + self.beta * values["kl_loss"]
+            if "reconstruction_loss" in values:  # an autoencoder has no KL: its objective is its reconstruction
+                values["objective"] = values["reconstruction_loss"] + self.beta * values.get("kl_loss", 0.0)
             if name == TRAIN:
                 values["learning_rate"] = current_learning_rate(self.model)
                 weight = kl_weight(self.model)
