@@ -74,22 +74,15 @@ def blog_run(args, seed):
     }
 
 
+def train_shipped(args, out_dir, *overrides):
+    """The command line of ``vae train`` on the shipped config into ``out_dir``, with ``--set`` overrides."""
+    sets = [item for override in (f"output.dir={out_dir}", *overrides) for item in ("--set", override)]
+    return [*VAE, "train", "--config", str(SHIPPED), "--data-dir", args.data_dir, *sets]
+
+
 def shipped_run(args, seed):
     out_dir = TMP / "runs"
-    wall, rss, _ = run_child(
-        VAE
-        + [
-            "train",
-            "--config",
-            str(SHIPPED),
-            "--data-dir",
-            args.data_dir,
-            "--set",
-            f"output.dir={out_dir}",
-            "--set",
-            f"train.seed={seed}",
-        ]
-    )
+    wall, rss, _ = run_child(train_shipped(args, out_dir, f"train.seed={seed}"))
     run_dir = max(out_dir.iterdir(), key=lambda p: p.stat().st_mtime)
     manifest = json.loads((run_dir / "run.json").read_text())
     seconds = [float(r["seconds"]) for r in csv.DictReader((run_dir / "history.csv").open())]
@@ -175,22 +168,7 @@ def bench_startup(args, run_dir):
 
 def quick_run(args):
     out_dir = TMP / "quick"
-    run_child(
-        VAE
-        + [
-            "train",
-            "--config",
-            str(SHIPPED),
-            "--data-dir",
-            args.data_dir,
-            "--set",
-            "data.limit=2000",
-            "--set",
-            "train.epochs=1",
-            "--set",
-            f"output.dir={out_dir}",
-        ]
-    )
+    run_child(train_shipped(args, out_dir, "data.limit=2000", "train.epochs=1"))
     return next(out_dir.iterdir())
 
 
