@@ -128,8 +128,13 @@ class TrainConfig:
         help="epochs without a better validation loss (at the target beta) before stopping; null: never",
     )
     seed: int = _opt(0, min=0, max=limits.MAX_SEED, help="seeds weights, shuffling and sampling")
-    lr_schedule: Literal["constant", "cosine"] = _opt(
-        "cosine", help="cosine: decay the learning rate to 5% of its value over the epochs"
+    lr_schedule: Literal["constant", "cosine", "one_cycle"] = _opt(
+        "cosine",
+        help="cosine: decay the learning rate to 5% of its value over the epochs; one_cycle: rise linearly"
+        " from 4% of it over train.warmup_fraction of the steps, then the cosine decay",
+    )
+    warmup_fraction: float = _opt(
+        0.15, min=0.0, max=0.9, help="one_cycle: the share of all training steps spent rising to the peak rate"
     )
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _opt(
         "auto", help="auto: mixed_bfloat16 on CPUs with native bfloat16, else float32; the loss stays float32"

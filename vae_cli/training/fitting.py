@@ -15,11 +15,26 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+# one_cycle starts at this share of the peak: Adam's first steps at the full rate are what
+# make large rates collapse, and a short linear rise lets the peak be higher.
+ONE_CYCLE_START = 0.04
+
+
 def learning_rate(train_cfg: TrainConfig, train_size: int) -> Any:
+    steps = train_cfg.epochs * steps_per_epoch(train_size, train_cfg.batch_size)
+    peak = train_cfg.learning_rate
     if train_cfg.lr_schedule == "cosine":
-        steps = train_cfg.epochs * steps_per_epoch(train_size, train_cfg.batch_size)
-        return keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    return train_cfg.learning_rate
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=steps, alpha=0.05)
+    if train_cfg.lr_schedule == "one_cycle":
+        warmup = int(steps * train_cfg.warmup_fraction)
+        return keras.optimizers.schedules.CosineDecay(
+            peak * ONE_CYCLE_START,
+            decay_steps=max(steps - warmup, 1),
+            alpha=0.05,
+            warmup_target=peak,
+            warmup_steps=warmup,
+        )
+    return peak
 
 
 def compile_vae(vae: keras.Model, train_cfg: TrainConfig, train_size: int) -> None:
