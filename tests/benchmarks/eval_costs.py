@@ -97,7 +97,7 @@ def bench_evaluate(args, run_dir, tmp, run_child, vae_command):
         print(f"| {name} | {rate:.0f} | {rate / train_rate:.2f}x | {len(test) * K / rate / 60:.1f} min |", flush=True)
     if args.eval_full:
         wall, rss, _ = run_child(
-            vae_command + ["evaluate", "--run", str(run), "--k", str(K), "--data-dir", args.data_dir]
+            vae_command + ["evaluate", "--run", str(run), "--k", str(K), "--limit", "all", "--data-dir", args.data_dir]
         )
         entry = entry_of(run)
         print(

@@ -86,6 +86,7 @@ def test_mixed_precision_falls_back_to_float32_when_it_would_move_the_estimate()
     assert fallback.precision == "float32"
     assert fallback.nll == reference.nll and fallback.negative_elbo == reference.negative_elbo
     assert seen[-1] == (len(images), len(images)) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0][0] >= GUARD_IMAGES, "progress starts after the guarded images, which are decoded twice"
 
 
 def test_elbo_draws_are_the_first_of_the_k_importance_draws():

@@ -172,7 +172,7 @@ def evaluate(
             recon, running = _block(fns[used], x, zm, zv, eps, samples, k, y)
         recon_sum -= float(np.sum(recon))
         nll_sum -= float(np.sum(running - math.log(k))) if k else 0.0
-        if progress:
+        if progress and guard is None:  # not while guarding: those blocks decode twice and would skew an estimate
             progress(stop, n)
     recon = recon_sum / (n * samples)
     return Metrics(
