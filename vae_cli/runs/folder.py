@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, MANIFEST, METRICS, RUNNING, read_manifest  # noqa: F401 (METRICS: a name of the folder)
+from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
@@ -66,13 +68,42 @@ def create_run_dir(output_cfg: OutputConfig, default_name: str) -> Path:
     raise RunError(f"too many runs named {name}-{stamp} in {parent}")
 
 
-def config_hash(cfg: Config) -> str:
-    """Hash of the settings that decide the trained weights: not where data and runs live."""
+def config_hash(cfg: Config, absent: Iterable[str] = ()) -> str:
+    """Hash of the settings that decide the trained weights: not where data and runs live.
+
+    ``absent``: dotted keys left out, as a version that did not have them yet hashed the config.
+    """
     settings = config_mod.to_dict(cfg)
     del settings["output"]
     del settings["data"]["data_dir"]
     del settings["data"]["path"]  # image_folder / npz location; the data's checksum identifies the content
+    for key in absent:
+        section, _, name = key.partition(".")
+        settings.get(section, {}).pop(name, None)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def config_hashes(cfg: Config, written: object) -> set[str]:
+    """The hashes a run or study started from ``cfg`` may have recorded: ``config_hash(cfg)``, and,
+    where ``written`` (the config as it was written: nested dicts) lacks keys, the hash without them.
+    The version keeps its number when it adds a key, and a config written before the key existed
+    takes its default, which keeps the earlier behaviour; any other key's change still shows."""
+    written = written if isinstance(written, dict) else {}
+    absent = [
+        key
+        for key, _, _ in config_mod.describe_keys()
+        if key.partition(".")[2] not in (written.get(key.partition(".")[0]) or {})
+    ]
+    return {config_hash(cfg), config_hash(cfg, absent)}
+
+
+def written_config(run_dir: str | Path) -> object:
+    """The run's config.yaml as nested dicts, as it was written (no defaults filled in)."""
+    path = Path(run_dir) / CONFIG
+    try:
+        return parse_yaml(read_text_capped(path), path)
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None  # read_config has already read it; a failure here leaves only the full hash
 
 
 def now_iso() -> str:

@@ -88,7 +88,7 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
         )
     recorded = manifest.get("config_hash")
     same_version = manifest.get("versions", {}).get("vae_cli", __version__) == __version__  # new keys change hashes
-    if recorded and same_version and recorded != folder.config_hash(cfg):
+    if recorded and same_version and recorded not in folder.config_hashes(cfg, folder.written_config(run_dir)):
         raise RunError(
             f"{run_dir / folder.CONFIG} has changed since this run started, so its checkpoint no longer fits it; "
             "undo the edit, or train a new run with the new settings"
