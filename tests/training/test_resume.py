@@ -47,6 +47,21 @@ def checkpoint_epoch(run_dir):
         return 0
 
 
+def stopped_after_epoch_1(data, out_dir, monkeypatch):
+    """A 3-epoch run whose second checkpoint met a full disk: failed, epoch 1's checkpoint kept, resumable."""
+    real = atomic.atomic_write
+
+    def full_disk_at_epoch_2(path, write):
+        if path.name == checkpoint.FILENAME and checkpoint_epoch(path.parent) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", full_disk_at_epoch_2)
+    assert main(train_args(data, out_dir)) == 1
+    monkeypatch.setattr(atomic, "atomic_write", real)
+    return only_run(out_dir)
+
+
 def start_child(args):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
@@ -390,17 +405,7 @@ def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by
 def test_a_tensorboard_file_or_link_is_refused_before_resuming(data_dir, tmp_path, monkeypatch, capsys, damage):
     """A file where the TensorBoard folder goes failed mid-epoch with TensorFlow's message and marked the run
     failed; a link would have had its target's events trimmed. Both are refused before anything is written."""
-    real = atomic.atomic_write
-
-    def full_disk_at_epoch_2(path, write):
-        if path.name == checkpoint.FILENAME and checkpoint_epoch(path.parent) == 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path, write)
-
-    monkeypatch.setattr(atomic, "atomic_write", full_disk_at_epoch_2)
-    assert main(train_args(data_dir, tmp_path / "out")) == 1
-    monkeypatch.setattr(atomic, "atomic_write", real)
-    run_dir = only_run(tmp_path / "out")
+    run_dir = stopped_after_epoch_1(data_dir, tmp_path / "out", monkeypatch)
     board = run_dir / "tensorboard"
     elsewhere = tmp_path / "elsewhere"
     board.rename(elsewhere)

@@ -4,19 +4,17 @@ The version number stays the same when a key is added, so the recorded config ha
 computed without that key (train.warmup_fraction here, added with the one_cycle schedule).
 """
 
-import errno
 import json
 
 import optuna
 import pytest
 import yaml
-from test_resume import checkpoint_epoch, only_run, train_args
+from test_resume import checkpoint_epoch, stopped_after_epoch_1
 
 from vae_cli.cli.main import main
 from vae_cli.config import Config
 from vae_cli.errors import ConfigError
-from vae_cli.runs import atomic, folder
-from vae_cli.training import checkpoint
+from vae_cli.runs import folder
 from vae_cli.tuning.space import parse_space
 from vae_cli.tuning.study import ATTRS, open_study
 
@@ -39,18 +37,7 @@ def as_written_before_the_key(run_dir, edit=None):
 
 @pytest.fixture
 def interrupted_run(data_dir, tmp_path, monkeypatch):
-    """A 3-epoch run that failed after its first epoch (its disk full), checkpoint kept."""
-    real = atomic.atomic_write
-
-    def full_disk_at_epoch_2(path, write):
-        if path.name == checkpoint.FILENAME and checkpoint_epoch(path.parent) == 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path, write)
-
-    monkeypatch.setattr(atomic, "atomic_write", full_disk_at_epoch_2)
-    assert main(train_args(data_dir, tmp_path / "out")) == 1
-    monkeypatch.setattr(atomic, "atomic_write", real)
-    return only_run(tmp_path / "out")
+    return stopped_after_epoch_1(data_dir, tmp_path / "out", monkeypatch)
 
 
 def test_a_run_written_before_a_key_existed_resumes(interrupted_run, capsys):
