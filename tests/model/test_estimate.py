@@ -147,6 +147,10 @@ def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     assert "64 test images" in out and out.splitlines()[-1] == str(run_dir / "kl-per-dim.png")
     assert main(["evaluate", "--run", str(run_dir), "--k", "5", "--samples", "1", "--limit", "all"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == str(run_dir / "kl-per-dim-all.png")
+    # A --limit past the test set's 64 images is the whole set: the figure is named as its entry is keyed.
+    assert main(["evaluate", "--run", str(run_dir), "--k", "5", "--samples", "1", "--limit", "100000"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(run_dir / "kl-per-dim-all.png")
+    assert not list(run_dir.glob("kl-per-dim-first100000*"))
     recorded = json.loads((run_dir / "metrics.json").read_text())
     assert set(recorded) == {"k20-samples2-dynamic-first16", "k0-samples10-static-first16", "k5-samples1-dynamic"}
     entry = recorded["k20-samples2-dynamic-first16"]
