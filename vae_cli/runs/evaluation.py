@@ -37,6 +37,7 @@ class Evaluation:
     likelihood: str
     path: Path  # the metrics.json it was recorded in
     z_mean_variance: list[float]  # per dimension, over the images: above ACTIVE_THRESHOLD means active
+    whole_test_set: bool = False  # every test image was evaluated, whatever the limit asked for
 
 
 def decode_precision(manifest: dict) -> str:
@@ -129,7 +130,9 @@ def evaluate_run(
     recorded = records.read_metrics(view.dir)
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
-    return Evaluation(metrics, recon, kind, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance)
+    return Evaluation(
+        metrics, recon, kind, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance, everything
+    )
 
 
 def _z_mean_variance(encoder: Any, images: np.ndarray, onehot: np.ndarray | None, batch: int = 1000) -> list[float]:
