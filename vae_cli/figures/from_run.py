@@ -173,8 +173,7 @@ def kl_per_dim(
 
     metrics = evaluation.metrics
     # A limit past the test set is the whole set, as metrics.json keys it.
-    whole = limit is None or evaluation.whole_test_set
-    images = "" if limit == defaults.EVALUATE_LIMIT else "all" if whole else f"first{limit}"
+    images = "" if limit == defaults.EVALUATE_LIMIT else "all" if evaluation.whole_test_set else f"first{limit}"
     other = evaluation.binarize != evaluation.trained_with_binarize and evaluation.binarize
     path = out_path(view, out, "kl-per-dim" + suffix(images, other) + ".png")
     active = [v > ACTIVE_THRESHOLD for v in evaluation.z_mean_variance]

@@ -22,7 +22,6 @@ from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, MANIFEST, METRICS, RUNNING, read_manifest  # noqa: F401 (METRICS: a name of the folder)
-from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
@@ -83,27 +82,22 @@ def config_hash(cfg: Config, absent: Iterable[str] = ()) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def config_hashes(cfg: Config, written: object) -> set[str]:
+def config_hashes(cfg: Config, absent: Iterable[str]) -> set[str]:
     """The hashes a run or study started from ``cfg`` may have recorded: ``config_hash(cfg)``, and,
-    where ``written`` (the config as it was written: nested dicts) lacks keys, the hash without them.
-    The version keeps its number when it adds a key, and a config written before the key existed
-    takes its default, which keeps the earlier behaviour; any other key's change still shows."""
+    where the config as written lacked the ``absent`` keys, the hash without them. The version keeps
+    its number when it adds a key, and a config written before the key existed takes its default,
+    which keeps the earlier behaviour; any other key's change still shows."""
+    return {config_hash(cfg), config_hash(cfg, absent)}
+
+
+def keys_absent_from(written: object) -> list[str]:
+    """The dotted config keys that ``written`` (a config as nested dicts, e.g. as a study recorded it) lacks."""
     written = written if isinstance(written, dict) else {}
-    absent = [
+    return [
         key
         for key, _, _ in config_mod.describe_keys()
         if key.partition(".")[2] not in (written.get(key.partition(".")[0]) or {})
     ]
-    return {config_hash(cfg), config_hash(cfg, absent)}
-
-
-def written_config(run_dir: str | Path) -> object:
-    """The run's config.yaml as nested dicts, as it was written (no defaults filled in)."""
-    path = Path(run_dir) / CONFIG
-    try:
-        return parse_yaml(read_text_capped(path), path)
-    except (OSError, UnicodeDecodeError, ConfigError):
-        return None  # read_config has already read it; a failure here leaves only the full hash
 
 
 def now_iso() -> str:
@@ -111,13 +105,19 @@ def now_iso() -> str:
 
 
 def read_config(run_dir: str | Path) -> Config:
+    return read_config_as_written(run_dir)[0]
+
+
+def read_config_as_written(run_dir: str | Path) -> tuple[Config, list[str]]:
+    """The run's config, and the keys its config.yaml does not set (those a version without them wrote)."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise RunError(f"{run_dir} has no {CONFIG}; the run folder is damaged: train a new run")
     try:
-        return config_mod.load_config(path)
+        cfg, sources = config_mod.resolve_config(path)
     except ConfigError as exc:
         raise RunError(f"{run_dir}'s {CONFIG} is damaged or from another version ({exc}); train a new run") from None
+    return cfg, [key for key, source in sources.items() if source == config_mod.DEFAULT_SOURCE]
 
 
 @dataclass(frozen=True)

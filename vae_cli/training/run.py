@@ -74,7 +74,7 @@ def resume(
 
 def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, hooks: Hooks) -> TrainResult:
     manifest = records.read_manifest(run_dir)  # again: another writer may have ended since
-    cfg = folder.read_config(run_dir)
+    cfg, absent = folder.read_config_as_written(run_dir)
     if manifest["status"] == COMPLETE:
         epochs = manifest.get("epochs_completed", 0)
         return TrainResult(
@@ -88,7 +88,7 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
         )
     recorded = manifest.get("config_hash")
     same_version = manifest.get("versions", {}).get("vae_cli", __version__) == __version__  # new keys change hashes
-    if recorded and same_version and recorded not in folder.config_hashes(cfg, folder.written_config(run_dir)):
+    if recorded and same_version and recorded not in folder.config_hashes(cfg, absent):
         raise RunError(
             f"{run_dir / folder.CONFIG} has changed since this run started, so its checkpoint no longer fits it; "
             "undo the edit, or train a new run with the new settings"

@@ -147,7 +147,7 @@ def open_study(storage: Any, name: str, space: Space, base: Config, output_dir: 
             f"study {name} was started with another search space ({differs} differs from {space.path}); "
             "use the space file it was started with, or another study name"
         )
-    if recorded.get("config_hash") not in folder.config_hashes(base, recorded.get("config")):
+    if recorded.get("config_hash") not in folder.config_hashes(base, folder.keys_absent_from(recorded.get("config"))):
         differs = _first_difference(recorded.get("config", {}), mine["config"], skip=("output", "data_dir", "path"))
         raise ConfigError(
             f"study {name} was started from another config ({differs} differs); "
