@@ -216,6 +216,19 @@ def test_a_kind_edited_in_config_yaml_after_training_is_refused_in_one_line(runs
     assert sorted(p.name for p in run_dir.iterdir()) == before  # nothing written
 
 
+def test_a_cvae_whose_run_json_names_other_classes_is_refused_in_one_line(runs, tmp_path, capsys):
+    run_dir = tmp_path / "edited"
+    shutil.copytree(runs["cvae"], run_dir)
+    manifest = json.loads((run_dir / folder.MANIFEST).read_text())
+    manifest["dataset"]["class_names"] = ["a", "b", "c"]
+    (run_dir / folder.MANIFEST).write_text(json.dumps(manifest))
+    for command in ("sample --random 4", "sample --classes", "reconstruct -n 2", "evaluate --k 2 --limit 4"):
+        code = main([*command.split(), "--run", str(run_dir)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "is given 10 classes, but" in err and "names 3; the run folder is damaged" in err, err
+
+
 def test_the_test_set_is_only_touched_after_training(data_dir, tmp_path, monkeypatch):
     from vae_cli.training import pipeline
 
