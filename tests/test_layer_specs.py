@@ -45,10 +45,10 @@ def test_a_layers_config_reads_and_fits_the_images():
         ("{conv: 8, kernl: 3}", "model.encoder_layers[0] {conv: 8, kernl: 3}: unknown option kernl; conv takes kernel"),
         ("{conv: 8, dense: 4}", "model.encoder_layers[0] {conv: 8, dense: 4}: two layer kinds (conv, dense)"),
         ("{lstm: 8}", "model.encoder_layers[0] {lstm: 8}: no layer kind; each entry is one of conv, conv_transpose"),
-        ("{conv: 0}", "model.encoder_layers[0] {conv: 0}: the filters must be an integer >= 1, got 0"),
-        ("{conv: 8.5}", "the filters must be an integer >= 1, got 8.5"),
-        ("{pool: 1}", "model.encoder_layers[0] {pool: 1}: the pool size must be an integer >= 2, got 1"),
-        ("{conv: 8, stride: 0}", "stride must be an integer >= 1, got 0"),
+        ("{conv: 0}", "model.encoder_layers[0] {conv: 0}: the filters must be an integer from 1 to 65536, got 0"),
+        ("{conv: 8.5}", "the filters must be an integer from 1 to 65536, got 8.5"),
+        ("{pool: 1}", "model.encoder_layers[0] {pool: 1}: the pool size must be an integer from 2 to 512, got 1"),
+        ("{conv: 8, stride: 0}", "stride must be an integer from 1 to 512, got 0"),
         ("{conv: 8, padding: full}", "padding must be same or valid, got 'full'"),
         ("{dense: 8, activation: magic}", "activation must be one of relu, elu"),
         ("{upsample: 2, activation: relu}", "unknown option activation; upsample takes no options"),
@@ -166,3 +166,83 @@ def test_the_best_epoch_is_judged_by_the_kind():
     assert kinds.epoch_score(row, "vae", "iwae", 1.0) == 110.0
     assert kinds.epoch_score(row, "ae", "elbo", 1.0) == 100.0
     assert kinds.epoch_score({"val_reconstruction_loss": "x"}, "ae", "elbo", 1.0) != 0  # nan, never "best"
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ('{conv: 8, "kernel\\nx": 3}', "unknown option 'kernel\\nx'; conv takes kernel"),
+        ('{conv: 8, activation: "relu\\nrelu"}', "activation must be one of relu, elu"),
+        ("{conv: 8, activation: " + "x" * 5000 + "}", "x... (5,000 characters)"),
+        ("{conv: 8, " + "k" * 1000 + ": 3}", "unknown option " + "k" * 60 + "... (1,000 characters)"),
+        ("{reshape: [" + ", ".join(["7"] * 64) + "]}", "reshape takes [height, width, channels] or [units]"),
+    ],
+)
+def test_an_entry_with_long_or_multi_line_text_is_shown_on_one_short_line(entry, expected):
+    message = config_error("model.architecture=layers", f"model.encoder_layers=[{entry}]", LAYERS[2])
+    assert expected in message and "\n" not in message and len(message) < 500, message
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        # TensorFlow aborts the process on a 1000-wide kernel and segfaults on a stride of 10^6
+        ("{conv: 8, kernel: 64}", "kernel must be an integer from 1 to 63, got 64"),
+        ("{conv_transpose: 8, kernel: 1000}", "kernel must be an integer from 1 to 63, got 1000"),
+        ("{conv: 8, stride: 1000000}", "stride must be an integer from 1 to 512, got 1000000"),
+        ("{pool: 513}", "the pool size must be an integer from 2 to 512, got 513"),
+        ("{upsample: 100000}", "the factor must be an integer from 2 to 512, got 100000"),
+        ("{conv: 65537}", "the filters must be an integer from 1 to 65536, got 65537"),
+        ("{dense: " + "9" * 300 + "}", "the units must be an integer from 1 to 65536, got 999"),
+    ],
+)
+def test_layer_sizes_are_capped_like_the_other_model_keys(entry, expected):
+    message = config_error("model.architecture=layers", f"model.encoder_layers=[{entry}]", LAYERS[2])
+    assert expected in message and len(message) < 500, message
+
+
+@pytest.mark.parametrize(
+    "encoder, expected",
+    [
+        # each would allocate tens of GB per batch: 28 * 512 = 14336 pixels a side
+        (
+            "[{upsample: 512}, {pool: 512}]",
+            "model.encoder_layers[0] {upsample: 512}: gives a 14336x14336x1 feature map",
+        ),
+        (
+            "[{conv_transpose: 4, stride: 63, kernel: 63}]",
+            "model.encoder_layers[0] {conv_transpose: 4, stride: 63, kernel: 63}: gives a 1764x1764x4 feature map",
+        ),
+        ("[{conv: 65536}]", "gives a 28x28x65536 feature map (51,380,224 values per image), over the 8,388,608"),
+    ],
+)
+def test_a_feature_map_too_large_for_memory_is_refused_before_building(encoder, expected):
+    message = data_error(config(LAYERS[0], f"model.encoder_layers={encoder}", LAYERS[2]))
+    assert expected in message and "\n" not in message, message
+
+
+def test_a_conv_deep_sized_map_on_the_largest_images_still_fits():
+    # conv_deep's first map on 512x512 images is 512x512x32 = 2^23 values, the cap
+    cfg = config(
+        LAYERS[0],
+        "model.encoder_layers=[{conv: 32}, {pool: 8}]",
+        "model.decoder_layers=[{dense: 12}, {reshape: [2, 2, 3]}, {upsample: 256}]",
+    )
+    kinds.check_data(cfg.model, (512, 512, 3), ["a", "b"], "x")
+
+
+@pytest.mark.parametrize(
+    "items, expected",
+    [
+        (
+            ["train.objective=iwae", "train.samples=5000", "train.batch_size=64"],
+            "train.samples: 5000 samples of z for each of train.batch_size 64 images are 320,000 decodings per "
+            "training step, over the 65,536 allowed; lower train.samples or train.batch_size",
+        ),
+        (["train.samples=2", "train.batch_size=65536"], "are 131,072 decodings per training step"),
+    ],
+)
+def test_samples_times_batch_size_is_capped_like_the_batch_size(items, expected):
+    message = config_error(*items)
+    assert expected in message and "\n" not in message, message
+    config("train.objective=iwae", "train.samples=1024", "train.batch_size=64")  # 65,536: the cap itself

@@ -15,6 +15,7 @@ from typing import Any
 
 from vae_cli import layer_specs
 from vae_cli.errors import ConfigError
+from vae_cli.limits import MAX_BATCH_SIZE
 
 MODEL_KINDS = ("vae", "ae", "cvae")
 OBJECTIVES = ("elbo", "iwae")
@@ -36,6 +37,13 @@ def check_config(model: Any, train: Any) -> None:
         raise ConfigError(
             f"train.samples: the iwae objective needs k >= 2 importance samples, got {train.samples} "
             "(with k = 1 it is the ELBO)"
+        )
+    decodings = train.samples * train.batch_size  # each step decodes every sample of every image at once
+    if decodings > MAX_BATCH_SIZE:
+        raise ConfigError(
+            f"train.samples: {train.samples} samples of z for each of train.batch_size {train.batch_size} images "
+            f"are {decodings:,} decodings per training step, over the {MAX_BATCH_SIZE:,} allowed; "
+            "lower train.samples or train.batch_size"
         )
     layered = model.architecture == "layers"
     for side in ("encoder_layers", "decoder_layers"):

@@ -14,20 +14,22 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from vae_cli.errors import ConfigError
+from vae_cli.errors import ConfigError, cut, shown
+from vae_cli.limits import MAX_FEATURE_VALUES, MAX_KERNEL_SIZE, MAX_LAYER_SIZE, MAX_STRIDE, SHOWN_CHARS
 
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "softplus", "swish", "leaky_relu", "sigmoid", "linear")
 PADDINGS = ("same", "valid")
 SPATIAL = ("conv", "conv_transpose", "pool", "upsample")  # need a (height, width, channels) feature map
-# Each kind: what its value is, and the options it takes.
+# Each kind: what its value is, its range, and the options it takes.
 KINDS = {
-    "conv": ("filters", ("kernel", "stride", "padding", "activation")),
-    "conv_transpose": ("filters", ("kernel", "stride", "padding", "activation")),
-    "dense": ("units", ("activation",)),
-    "pool": ("pool size", ("padding",)),
-    "upsample": ("factor", ()),
-    "reshape": ("target shape", ()),
+    "conv": ("filters", (1, MAX_LAYER_SIZE), ("kernel", "stride", "padding", "activation")),
+    "conv_transpose": ("filters", (1, MAX_LAYER_SIZE), ("kernel", "stride", "padding", "activation")),
+    "dense": ("units", (1, MAX_LAYER_SIZE), ("activation",)),
+    "pool": ("pool size", (2, MAX_STRIDE), ("padding",)),
+    "upsample": ("factor", (2, MAX_STRIDE), ()),
+    "reshape": ("target shape", None, ()),
 }
+OPTION_RANGES = {"kernel": (1, MAX_KERNEL_SIZE), "stride": (1, MAX_STRIDE)}
 VOCABULARY = "conv, conv_transpose, dense, pool, upsample, reshape"
 
 
@@ -45,10 +47,15 @@ class LayerSpec:
 
 
 def describe(entry: Any) -> str:
-    """An entry as YAML flow text: ``{conv: 32, kernel: 3}``."""
+    """An entry as YAML flow text on one short line: ``{conv: 32, kernel: 3}``."""
     if not isinstance(entry, dict):
-        return repr(entry)
-    return "{" + ", ".join(f"{k}: {v}" for k, v in entry.items()) + "}"
+        return shown(entry)
+    return cut("{" + ", ".join(f"{_text(k)}: {_text(v)}" for k, v in entry.items()) + "}", 2 * SHOWN_CHARS)
+
+
+def _text(value):
+    """A key or value of an entry: a plain string as it is, anything else (a line break, a list) as its repr, cut."""
+    return cut(value) if isinstance(value, str) and value.isprintable() else shown(value)
 
 
 def parse(key: str, entries: list) -> list[LayerSpec]:
@@ -62,31 +69,33 @@ def _parse_one(where, entry):
         found = "no layer kind" if not kinds else f"two layer kinds ({', '.join(kinds)})"
         raise ConfigError(f"{where}: {found}; each entry is one of {VOCABULARY}, with its options")
     kind = kinds[0]
-    what, allowed = KINDS[kind]
+    what, span, allowed = KINDS[kind]
     unknown = [k for k in entry if k != kind and k not in allowed]
     if unknown:
         takes = f"takes {', '.join(allowed)}" if allowed else "takes no options"
-        raise ConfigError(f"{where}: unknown option {unknown[0]}; {kind} {takes}")
+        raise ConfigError(f"{where}: unknown option {_text(unknown[0])}; {kind} {takes}")
     value = entry[kind]
     if kind == "reshape":
-        if not (isinstance(value, list) and len(value) in (1, 3) and all(_positive(v) for v in value)):
+        if not (isinstance(value, list) and len(value) in (1, 3) and all(_within(v, 1, None) for v in value)):
             raise ConfigError(f"{where}: reshape takes [height, width, channels] or [units] of positive integers")
-    elif not _positive(value) or (kind in ("pool", "upsample") and value < 2):
-        least = 2 if kind in ("pool", "upsample") else 1
-        raise ConfigError(f"{where}: the {what} must be an integer >= {least}, got {value!r}")
+    elif not _within(value, *span):
+        raise ConfigError(f"{where}: the {what} must be an integer from {span[0]} to {span[1]}, got {shown(value)}")
     options = {k: v for k, v in entry.items() if k != kind}
-    for name in ("kernel", "stride"):
-        if name in options and not _positive(options[name]):
-            raise ConfigError(f"{where}: {name} must be an integer >= 1, got {options[name]!r}")
+    for name, (low, high) in OPTION_RANGES.items():
+        if name in options and not _within(options[name], low, high):
+            raise ConfigError(f"{where}: {name} must be an integer from {low} to {high}, got {shown(options[name])}")
     if options.get("padding", "same") not in PADDINGS:
-        raise ConfigError(f"{where}: padding must be same or valid, got {options['padding']!r}")
+        raise ConfigError(f"{where}: padding must be same or valid, got {shown(options['padding'])}")
     if options.get("activation", "linear") not in ACTIVATIONS:
-        raise ConfigError(f"{where}: activation must be one of {', '.join(ACTIVATIONS)}, got {options['activation']!r}")
+        raise ConfigError(
+            f"{where}: activation must be one of {', '.join(ACTIVATIONS)}, got {shown(options['activation'])}"
+        )
     return LayerSpec(kind, value, options, where)
 
 
-def _positive(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _within(value, low, high):
+    """An integer (not a bool) from ``low`` to ``high`` (None: no upper end)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high)
 
 
 def output_shape(spec: LayerSpec, shape: tuple[int, ...], kernel: int) -> tuple[int, ...]:
@@ -108,7 +117,7 @@ def output_shape(spec: LayerSpec, shape: tuple[int, ...], kernel: int) -> tuple[
         return target
     height, width, channels = shape
     if spec.kind == "upsample":
-        return (height * spec.value, width * spec.value, channels)
+        return _checked(spec, shape, (height * spec.value, width * spec.value, channels))
     valid = spec.option("padding", "same") == "valid"
     if spec.kind == "pool":
         size = spec.value
@@ -125,6 +134,12 @@ def output_shape(spec: LayerSpec, shape: tuple[int, ...], kernel: int) -> tuple[
 def _checked(spec, before, after):
     if min(after[:2]) < 1:
         raise ConfigError(f"{spec.text}: shrinks the {_shape_text(before)} feature map to nothing")
+    values = math.prod(after)
+    if values > MAX_FEATURE_VALUES:  # its activations, times the batch, times their gradients, in memory
+        raise ConfigError(
+            f"{spec.text}: gives a {_shape_text(after)} feature map ({values:,} values per image), over the "
+            f"{MAX_FEATURE_VALUES:,} a layer may give; use fewer filters, a smaller upsampling or stride, or pool"
+        )
     return after
 
 

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,6 +192,41 @@ def test_evaluate_says_what_each_kind_measures(runs, capsys):
     assert "-ELBO given y" in out and "NLL given y (IWAE, k=10)" in out
     entry = json.loads((runs["cvae"] / folder.METRICS).read_text())["k10-samples2-none-first16"]
     assert entry["conditional"] is True and entry["nll"] <= entry["negative_elbo"] + 1.0
+
+
+@pytest.mark.parametrize(
+    "trained, edited",
+    [("cvae", "vae"), ("cvae", "ae"), ("ae", "vae"), ("ae", "cvae"), ("iwae", "cvae"), ("iwae", "ae")],
+)
+def test_a_kind_edited_in_config_yaml_after_training_is_refused_in_one_line(runs, tmp_path, capsys, trained, edited):
+    run_dir = tmp_path / "edited"
+    shutil.copytree(runs[trained], run_dir)
+    config_file = run_dir / folder.CONFIG
+    was = "vae" if trained == "iwae" else trained
+    text = config_file.read_text().replace(f"  kind: {was}\n", f"  kind: {edited}\n")
+    if edited == "ae":  # the other rules of an ae, so that only the models disagree with the config
+        text = text.replace("objective: iwae", "objective: elbo").replace("samples: 3", "samples: 1")
+    config_file.write_text(text)
+    before = sorted(p.name for p in run_dir.iterdir())
+    for command in ("reconstruct -n 2", "evaluate --k 2 --limit 4", "plot-latent"):
+        code = main([*command.split(), "--run", str(run_dir)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert f"config.yaml says model.kind: {edited}" in err and "the run folder is damaged" in err, err
+    assert sorted(p.name for p in run_dir.iterdir()) == before  # nothing written
+
+
+def test_a_cvae_whose_run_json_names_other_classes_is_refused_in_one_line(runs, tmp_path, capsys):
+    run_dir = tmp_path / "edited"
+    shutil.copytree(runs["cvae"], run_dir)
+    manifest = json.loads((run_dir / folder.MANIFEST).read_text())
+    manifest["dataset"]["class_names"] = ["a", "b", "c"]
+    (run_dir / folder.MANIFEST).write_text(json.dumps(manifest))
+    for command in ("sample --random 4", "sample --classes", "reconstruct -n 2", "evaluate --k 2 --limit 4"):
+        code = main([*command.split(), "--run", str(run_dir)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "is given 10 classes, but" in err and "names 3; the run folder is damaged" in err, err
 
 
 def test_the_test_set_is_only_touched_after_training(data_dir, tmp_path, monkeypatch):

@@ -67,6 +67,7 @@ def evaluate_run(
     recorded = records.read_metrics(view.dir)
     path = view.dir / records.METRICS
     binarize = binarize or view.cfg.data.binarize
+    encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)
     kind = view.cfg.model.kind
@@ -77,12 +78,12 @@ def evaluate_run(
     if view.cfg.model.likelihood == "gaussian":
         loss_layer = load_model(view.dir / folder.VAE).get_layer(VAE_LOSS)
         log_sigma = keras.ops.convert_to_numpy(loss_layer.log_sigma_value()) * np.ones(images.shape[-1])
-    decoder_logits = logits_of(view.decoder)
-    recon = reconstruction_error(view.encoder, decoder_logits, images, onehot, log_sigma)
+    decoder_logits = logits_of(decoder)
+    recon = reconstruction_error(encoder, decoder_logits, images, onehot, log_sigma)
     metrics = None
     if kind != "ae":
         metrics = evaluate(
-            view.encoder,
+            encoder,
             decoder_logits,
             images,
             k,
@@ -95,7 +96,7 @@ def evaluate_run(
         )
     elif progress:
         progress(len(images), len(images))
-    variance = _z_mean_variance(view.encoder, images, onehot)
+    variance = _z_mean_variance(encoder, images, onehot)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": len(images),

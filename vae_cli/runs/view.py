@@ -14,6 +14,7 @@ from vae_cli.data.load import load_data
 from vae_cli.data.mnist import DATASETS
 from vae_cli.data.types import Data, Split, prepare
 from vae_cli.defaults import OUTPUT_DIR
+from vae_cli.errors import RunError
 from vae_cli.runs import folder, records
 from vae_cli.runs.modelfile import load_model
 
@@ -36,11 +37,33 @@ class RunView:
 
     @cached_property
     def encoder(self) -> Any:
-        return load_model(self.dir / folder.ENCODER)
+        return self._of_its_kind(load_model(self.dir / folder.ENCODER), folder.ENCODER)
 
     @cached_property
     def decoder(self) -> Any:
-        return load_model(self.dir / folder.DECODER)
+        return self._of_its_kind(load_model(self.dir / folder.DECODER), folder.DECODER)
+
+    def _of_its_kind(self, model: Any, name: str) -> Any:
+        """``model``, if it has the inputs and outputs of ``model.kind`` in config.yaml (which a user may edit)."""
+        kind = self.cfg.model.kind
+        found = (len(model.inputs), len(model.outputs))
+        # (inputs, outputs): a cvae is also given its class; a vae's encoder gives z_mean and z_log_var
+        wanted = (2 if kind == "cvae" else 1, 1 if kind == "ae" or name == folder.DECODER else 2)
+        if found != wanted:
+            ins, outs = (
+                f"{n} {word}{'s' if n > 1 else ''}" for n, word in zip(found, ("input", "output"), strict=True)
+            )
+            raise RunError(
+                f"{self.dir / name} takes {ins} and gives {outs}, but {self.dir / folder.CONFIG} says model.kind: "
+                f"{kind}; the run folder is damaged (was config.yaml edited?): undo the edit, or train a new run"
+            )
+        if kind == "cvae" and model.inputs[1].shape[-1] != len(self.class_names):
+            raise RunError(
+                f"{self.dir / name} is given {model.inputs[1].shape[-1]} classes, but {self.dir / folder.MANIFEST} "
+                f"names {len(self.class_names)}; the run folder is damaged (was run.json edited?): undo the edit, "
+                "or train a new run"
+            )
+        return model
 
     @property
     def class_names(self) -> list[str]:
