@@ -1,6 +1,6 @@
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vae_cli import config
@@ -247,6 +247,7 @@ def test_any_config_text_gives_a_config_or_one_config_error(scratch, text):
 
 @PROPERTY
 @given(item=st.one_of(st.text(max_size=80), st.builds(lambda key, value: f"{key}={value}", KEYS, YAML_TEXT)))
+@example(item="0\n0=")  # a line break in the key once split the message in two
 def test_any_set_gives_a_config_or_one_config_error(item):
     try:
         assert isinstance(load_config(None, [item]), Config)

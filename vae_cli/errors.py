@@ -15,7 +15,10 @@ from vae_cli.limits import SHOWN_CHARS
 
 
 def cut(text: str, limit: int = SHOWN_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was: user input in a message stays short."""
+    """``text`` on one line, cut to ``limit`` characters, saying how long it was: user input in a message
+    stays short, and a line break in it (``--set $'a\\nb=1'``) cannot split the message's one line."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
