@@ -161,11 +161,15 @@ def test_a_cvae_needs_labelled_data():
 
 def test_the_best_epoch_is_judged_by_the_kind():
     row = {"val_reconstruction_loss": 100.0, "val_kl_loss": 20.0, "val_iwae_loss": 110.0, "val_loss": 1.0}
-    assert kinds.epoch_score(row, "vae", "elbo", 1.0) == 120.0
-    assert kinds.epoch_score(row, "cvae", "elbo", 0.5) == 110.0
-    assert kinds.epoch_score(row, "vae", "iwae", 1.0) == 110.0
-    assert kinds.epoch_score(row, "ae", "elbo", 1.0) == 100.0
-    assert kinds.epoch_score({"val_reconstruction_loss": "x"}, "ae", "elbo", 1.0) != 0  # nan, never "best"
+
+    def score(kind, objective, beta):
+        return kinds.Score(kinds.KINDS.get(kind), kinds.OBJECTIVES.get(objective), beta)
+
+    assert score("vae", "elbo", 1.0).of(row) == 120.0
+    assert score("cvae", "elbo", 0.5).of(row) == 110.0
+    assert score("vae", "iwae", 1.0).of(row) == 110.0
+    assert score("ae", "elbo", 1.0).of(row) == 100.0
+    assert score("ae", "elbo", 1.0).of({"val_reconstruction_loss": "x"}) != 0  # nan, never "best"
 
 
 @pytest.mark.parametrize(

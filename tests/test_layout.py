@@ -14,7 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vae_cli"
 RANKS = {
     "vae_cli": 0, "vae_cli.errors": 0, "vae_cli.names": 0, "vae_cli.defaults": 0, "vae_cli.backend": 0,
     "vae_cli.yamlfile": 0, "vae_cli.config": 0, "vae_cli.runs.atomic": 0, "vae_cli.limits": 0,
-    "vae_cli.kinds": 0, "vae_cli.layer_specs": 0,
+    "vae_cli.kinds": 0, "vae_cli.layer_specs": 0, "vae_cli.registry": 0,
+    # Each kind composes model layers and figures; the registry below imports it by name on first use.
+    "vae_cli.kinds.vae": 4.5, "vae_cli.kinds.ae": 4.5, "vae_cli.kinds.cvae": 4.5,
     "vae_cli.data": 1, "vae_cli.model": 2, "vae_cli.layers": 2, "vae_cli.runs": 3, "vae_cli.figures": 4,
     "vae_cli.training": 5, "vae_cli.tuning": 5.5, "vae_cli.cli": 6, "vae_cli.__main__": 7,
 }  # fmt: skip

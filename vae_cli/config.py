@@ -22,8 +22,14 @@ from vae_cli.typed_sections import build_sections
 from vae_cli.yamlfile import parse_yaml, read_text_capped
 
 
-def _opt(default=None, *, min=None, max=None, help=""):
-    return field(default=default, metadata={"min": min, "max": max, "help": help})
+def _opt(default=None, *, min=None, max=None, choices=None, help=""):
+    """A config key; ``choices``: a callable giving the names a string key may take (a registry's)."""
+    return field(default=default, metadata={"min": min, "max": max, "choices": choices, "help": help})
+
+
+def _described(registry):
+    """The help of a key naming an entry of ``registry``: each built-in entry's own phrase."""
+    return " | ".join(registry.get(name).help for name in registry.names())
 
 
 def _list(default, *, min=None, max=None, help=""):
@@ -57,9 +63,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    kind: Literal[kinds.MODEL_KINDS] = _opt(
-        "vae", help="vae | ae: deterministic code, reconstruction loss only | cvae: encoder and decoder given the class"
-    )
+    kind: str = _opt("vae", choices=kinds.KINDS.names, help=_described(kinds.KINDS))
     architecture: Literal["conv", "conv_deep", "mlp", "layers"] = _opt(
         "conv",
         help="conv: the classic; conv_deep: a stride-1 conv before each resampling; mlp: Dense layers; "
@@ -106,9 +110,7 @@ class TrainConfig:
     batch_size: int = _opt(64, min=1, max=limits.MAX_BATCH_SIZE, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
     beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO)")
-    objective: Literal[kinds.OBJECTIVES] = _opt(
-        "elbo", help="elbo | iwae: the k-sample importance-weighted bound of Burda et al. (train.samples = k)"
-    )
+    objective: str = _opt("elbo", choices=kinds.OBJECTIVES.names, help=_described(kinds.OBJECTIVES))
     samples: int = _opt(
         1, min=1, max=limits.MAX_TRAIN_SAMPLES, help="samples of z per image in training; iwae needs k >= 2"
     )

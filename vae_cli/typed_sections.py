@@ -49,10 +49,9 @@ def _check(key, value, hint, meta):
         (hint,) = [a for a in args if a is not type(None)]
         return _check(key, value, hint, meta)
     if origin is Literal:
-        if value not in args:
-            choices = " | ".join(str(a) for a in args)
-            raise ConfigError(f"{key}: must be one of {choices}, got {shown(value)}")
-        return value
+        return _choice(key, value, args)
+    if meta.get("choices"):
+        return _choice(key, value, meta["choices"]())
     if origin is list:
         if not isinstance(value, list) or not value:
             raise ConfigError(f"{key}: must be a non-empty list, got {_describe(value)}")
@@ -76,6 +75,12 @@ def _check(key, value, hint, meta):
     if hint is str and len(value) > limits.MAX_TEXT:
         raise ConfigError(f"{key}: at most {limits.MAX_TEXT} characters, got {_describe(value)}")
     _check_range(key, value, meta)
+    return value
+
+
+def _choice(key, value, choices):
+    if isinstance(value, (list, dict)) or value not in choices:
+        raise ConfigError(f"{key}: must be one of {' | '.join(str(c) for c in choices)}, got {shown(value)}")
     return value
 
 

@@ -239,10 +239,10 @@ def measuring_models(encoder, decoder, vae):
 
 
 def measure_test_elbo(encoder, decoder, vae, x_test, seed, samples=10):
-    from vae_cli.model.estimate import evaluate
+    from vae_cli.model.estimate import Estimate, evaluate
 
     measuring_encoder, decoder_logits = measuring_models(encoder, decoder, vae)
-    return evaluate(measuring_encoder, decoder_logits, x_test, k=0, samples=samples, seed=seed)
+    return evaluate(measuring_encoder, decoder_logits, x_test, Estimate(k=0, samples=samples, seed=seed))
 
 
 def main():

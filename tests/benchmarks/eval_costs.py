@@ -32,11 +32,16 @@ def entry_of(run_dir, images=None):
 def in_process_rate(view, images, precision, repeats):
     """Median test images x K per second of ``estimate.evaluate`` in ``precision``, and the precision it used."""
     from vae_cli.model.build import logits_of
-    from vae_cli.model.estimate import evaluate
+    from vae_cli.model.estimate import Estimate, evaluate
 
     decoder = logits_of(view.decoder)
-    evaluate(view.encoder, decoder, images[:2], k=K, samples=SAMPLES, precision=precision)  # traces the graphs
-    runs = [evaluate(view.encoder, decoder, images, k=K, samples=SAMPLES, precision=precision) for _ in range(repeats)]
+    evaluate(
+        view.encoder, decoder, images[:2], Estimate(k=K, samples=SAMPLES, precision=precision)
+    )  # traces the graphs
+    runs = [
+        evaluate(view.encoder, decoder, images, Estimate(k=K, samples=SAMPLES, precision=precision))
+        for _ in range(repeats)
+    ]
     return statistics.median(len(images) * K / m.seconds for m in runs), runs[0].precision
 
 

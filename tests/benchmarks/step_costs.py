@@ -49,7 +49,7 @@ def images_per_second(model_cfg, images, batch, policy, numpy_arrays=False, pass
     from vae_cli.data.types import to_float
     from vae_cli.model.build import build_models
     from vae_cli.training.fitting import compile_vae
-    from vae_cli.training.pipeline import train_pipeline
+    from vae_cli.training.pipeline import TrainingImages, train_pipeline
 
     class StepClock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -60,7 +60,7 @@ def images_per_second(model_cfg, images, batch, policy, numpy_arrays=False, pass
 
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
-    vae = build_models(model_cfg, images.shape[1:], seed=0).vae
+    vae = build_models(model_cfg, images.shape[1:], TrainConfig(seed=0)).vae
     compile_vae(vae, TrainConfig(batch_size=batch, learning_rate=1e-3), len(images))
     keras.mixed_precision.set_global_policy("float32")
     clock, steps = StepClock(), []
@@ -68,7 +68,7 @@ def images_per_second(model_cfg, images, batch, policy, numpy_arrays=False, pass
         if numpy_arrays:
             vae.fit(to_float(images), batch_size=batch, epochs=1, verbose=0, callbacks=[clock], shuffle=True)
         else:
-            ds = train_pipeline(images, batch, 0, 0, 1)
+            ds = train_pipeline(TrainingImages(images), batch, 0, 1)
             vae.fit(ds, epochs=1, steps_per_epoch=-(-len(images) // batch), verbose=0, callbacks=[clock], shuffle=False)
         if rep:  # the first pass traces the graph
             steps.extend(np.diff(clock.stamps))

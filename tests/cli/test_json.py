@@ -117,7 +117,7 @@ def test_compare_json_and_figure(capsys, two_runs, tmp_path):
     first, second = doc["runs"]
     assert first["settings"] == {"model.latent_dim": 2, "train.epochs": 2}
     assert second["settings"] == {"model.latent_dim": 3, "train.epochs": 3}
-    assert len(first["val_negative_elbo"]) == 2 and len(second["val_negative_elbo"]) == 3
+    assert len(first["val_scores"]) == 2 and len(second["val_scores"]) == 3
     # Runs by folder name under --output-dir; the default figure lands beside the first run.
     names = [p.rsplit("/", 1)[1] for p in paths]
     code, out, err = run(capsys, ["compare", *names, "--output-dir", str(out_dir)])

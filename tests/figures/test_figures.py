@@ -11,6 +11,7 @@ from conftest import TINY_MODEL
 from vae_cli.cli.main import main
 from vae_cli.figures import from_run, latents, plots, rows_from_run
 from vae_cli.figures.codec import Codec
+from vae_cli.kinds import KINDS
 
 
 @pytest.fixture(scope="module")
@@ -240,10 +241,9 @@ def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkey
     monkeypatch.setattr(training_figures, "draw_manifold", lambda *a, **k: seen.update(k))
     monkeypatch.setattr(training_figures, "progress_gif", lambda run_dir: None)
     history = {"epoch": [1], "objective": [1.0], "reconstruction_loss": [1.0], "kl_loss": [0.0]}
-    codec = Codec(view.encoder, view.decoder)
-    training_figures.save_final_figures(
-        tmp_path, codec, history, 1.0, "x", test.images, test.labels, view.class_names, 1
-    )
+    codec = Codec(view.encoder, view.decoder, view.kind)
+    shown = training_figures.TestImages("x", test.images, test.labels, view.class_names)
+    training_figures.save_final_figures(tmp_path, codec, history, 1.0, shown, training_figures.BestEpoch(1))
     variance = latents.encode_means(view.encoder, test.images).var(axis=0)
     assert sorted(seen["dims"]) == sorted(np.argsort(variance)[-2:].tolist())
     assert seen["why_dims"] == "the two most active"
@@ -361,7 +361,8 @@ def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, sh
     monkeypatch.setattr(training_figures.charts, "save_loss_curves", lambda *args: None)
     decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))
     codec = SimpleNamespace(
-        latent_dim=2, decoder=decoder, kind="vae", conditional=False, encode=lambda *args: np.zeros((1, 2))
+        latent_dim=2, decoder=decoder, kind=KINDS.get("vae"), conditional=False, encode=lambda *args: np.zeros((1, 2))
     )
-    training_figures.save_final_figures(tmp_path, codec, {"epoch": [1]}, 1.0, "x", None, None, [])
+    shown = training_figures.TestImages("x", None, None, [])
+    training_figures.save_final_figures(tmp_path, codec, {"epoch": [1]}, 1.0, shown)
     assert drawn == [grid]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vae_cli.cli.report import error_text
-from vae_cli.config import ModelConfig
+from vae_cli.config import ModelConfig, TrainConfig
 from vae_cli.errors import RunError
 from vae_cli.model.build import build_models, split_vae
 from vae_cli.runs.modelfile import load_model, save_model
@@ -18,7 +18,7 @@ TINY = ModelConfig(latent_dim=3, encoder_filters=[4, 8], encoder_dense=8, decode
 
 @pytest.fixture(scope="module")
 def models():
-    return build_models(TINY, (28, 28, 1), beta=1.0, seed=0)
+    return build_models(TINY, (28, 28, 1), TrainConfig(seed=0))
 
 
 def test_default_architecture_is_the_classic_one():
@@ -116,7 +116,7 @@ def test_plain_keras_loads_encoder_and_decoder_without_vae_cli(models, tmp_path)
 
 def test_vae_trains_and_reports_the_three_losses(models):
     x = np.random.default_rng(3).uniform(size=(64, 28, 28, 1)).astype("float32")
-    vae = build_models(TINY, (28, 28, 1), seed=0).vae
+    vae = build_models(TINY, (28, 28, 1), TrainConfig(seed=0)).vae
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = vae.fit(x, epochs=2, batch_size=16, validation_data=(x,), verbose=0).history
     for key in ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"):

@@ -9,7 +9,7 @@ from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.data.types import prepare
-from vae_cli.model.estimate import evaluate
+from vae_cli.model.estimate import Estimate, evaluate
 
 
 def tiny_vae(latent_dim, pixels=4, seed=0):
@@ -55,7 +55,7 @@ def test_iwae_matches_the_exact_likelihood_of_a_1d_latent_model():
     z_log_var.set_weights([kernel, np.full_like(bias, 1.0)])
     exact = exact_nll(decoder_logits, images)
     for seed in (0, 1, 2):
-        m = evaluate(encoder, decoder_logits, images, k=5000, samples=50, seed=seed)
+        m = evaluate(encoder, decoder_logits, images, Estimate(k=5000, samples=50, seed=seed))
         assert m.nll == pytest.approx(exact, abs=0.02), seed
         assert m.negative_elbo > exact + 0.01  # the ELBO is a strictly looser bound here
 
@@ -63,11 +63,11 @@ def test_iwae_matches_the_exact_likelihood_of_a_1d_latent_model():
 def test_iwae_tightens_with_k_and_equals_the_elbo_at_k1_in_expectation():
     encoder, decoder_logits, images = tiny_vae(latent_dim=2, pixels=8, seed=3)
     many = np.repeat(images, 64, axis=0)  # 1,024 draws per estimate
-    k1 = evaluate(encoder, decoder_logits, many, k=1, samples=1, seed=5)
-    elbo = evaluate(encoder, decoder_logits, images, k=0, samples=2000, seed=6)
+    k1 = evaluate(encoder, decoder_logits, many, Estimate(k=1, samples=1, seed=5))
+    elbo = evaluate(encoder, decoder_logits, images, Estimate(k=0, samples=2000, seed=6))
     spread = 0.05 * elbo.negative_elbo
     assert k1.nll == pytest.approx(elbo.negative_elbo, abs=spread)
-    nll = [evaluate(encoder, decoder_logits, images, k=k, samples=1, seed=7).nll for k in (1, 10, 100, 2000)]
+    nll = [evaluate(encoder, decoder_logits, images, Estimate(k=k, samples=1, seed=7)).nll for k in (1, 10, 100, 2000)]
     assert all(later <= earlier + 0.02 for earlier, later in zip(nll, nll[1:], strict=False)), nll
     assert nll[-1] < elbo.negative_elbo
 
@@ -78,7 +78,7 @@ def test_kl_per_dimension_and_active_units():
     kernel, bias = dense.get_weights()
     kernel[:, 1] = 0.0  # dimension 1's mean no longer depends on the image
     dense.set_weights([kernel, bias])
-    m = evaluate(encoder, decoder_logits, images, k=0, samples=2)
+    m = evaluate(encoder, decoder_logits, images, Estimate(k=0, samples=2))
     assert len(m.kl_per_dim) == 3 and m.kl == pytest.approx(sum(m.kl_per_dim))
     assert m.active_units == 2
     assert all(v >= 0 for v in m.kl_per_dim)
@@ -102,15 +102,15 @@ def test_dynamic_training_batches_are_redrawn_each_epoch_and_reproducible():
     from vae_cli import backend
 
     backend.load()
-    from vae_cli.training.pipeline import train_pipeline
+    from vae_cli.training.pipeline import TrainingImages, train_pipeline
 
     images = np.full((8, 4, 4, 1), 128, np.uint8)
-    epochs = [b.numpy() for b in train_pipeline(images, 8, 0, 0, 3, "dynamic")]
+    epochs = [b.numpy() for b in train_pipeline(TrainingImages(images, "dynamic"), 8, 0, 3)]
     assert all(set(np.unique(e)) <= {0.0, 1.0} for e in epochs)
     assert not np.array_equal(epochs[0], epochs[1])
-    resumed = [b.numpy() for b in train_pipeline(images, 8, 0, 1, 3, "dynamic")]
+    resumed = [b.numpy() for b in train_pipeline(TrainingImages(images, "dynamic", first_epoch=1), 8, 0, 3)]
     np.testing.assert_array_equal(resumed[0], epochs[1])
-    static = next(iter(train_pipeline(images, 8, 0, 0, 1, "static"))).numpy()
+    static = next(iter(train_pipeline(TrainingImages(images, "static"), 8, 0, 1))).numpy()
     assert static.max() == 1.0 and static.min() == 1.0  # 128/255 > 0.5
 
 
@@ -225,7 +225,7 @@ def test_each_decoder_call_is_bounded_whatever_k(monkeypatch):
     monkeypatch.setattr(estimate, "EVALUATE_CHUNK_VALUES", 200)  # 25 images of 8 pixels per call
     tf.config.run_functions_eagerly(True)  # so the spy sees every call, not one trace
     try:
-        m = evaluate(encoder, decoder_logits, images, k=300, samples=3, seed=1)
+        m = evaluate(encoder, decoder_logits, images, Estimate(k=300, samples=3, seed=1))
     finally:
         tf.config.run_functions_eagerly(False)
     assert max(calls) * 8 <= 200 and np.isfinite(m.nll)

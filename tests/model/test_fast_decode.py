@@ -6,7 +6,7 @@ import pytest
 
 from vae_cli.config import ModelConfig
 from vae_cli.model.build import build_models, logits_of
-from vae_cli.model.estimate import GUARD_IMAGES, MIXED_TOLERANCE, evaluate
+from vae_cli.model.estimate import GUARD_IMAGES, MIXED_TOLERANCE, Estimate, evaluate
 from vae_cli.model.fast_decode import decoder_for_evaluation, depthwise_form_applies
 
 TINY = {"encoder_filters": [4, 8], "encoder_dense": 8, "decoder_channels": 8, "decoder_filters": [4]}
@@ -54,9 +54,11 @@ def test_only_plain_few_channel_convolutions_take_the_depthwise_form():
 def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_draws():
     encoder, decoder_logits = tiny_conv()
     images = np.random.default_rng(1).random((4 * GUARD_IMAGES + 4, 28, 28, 1)).astype("float32")
-    reference = evaluate(encoder, decoder_logits, images, k=50, samples=4, seed=3)
-    mixed = evaluate(encoder, decoder_logits, images, k=50, samples=4, seed=3, precision="mixed_bfloat16")
-    few = evaluate(encoder, decoder_logits, images[: 4 * GUARD_IMAGES - 1], k=5, samples=1, precision="mixed_bfloat16")
+    reference = evaluate(encoder, decoder_logits, images, Estimate(k=50, samples=4, seed=3))
+    mixed = evaluate(encoder, decoder_logits, images, Estimate(k=50, samples=4, seed=3, precision="mixed_bfloat16"))
+    few = evaluate(
+        encoder, decoder_logits, images[: 4 * GUARD_IMAGES - 1], Estimate(k=5, samples=1, precision="mixed_bfloat16")
+    )
     assert few.precision == "float32"  # too few images for the check to pay
     assert reference.precision == "float32" and mixed.precision == "mixed_bfloat16"
     assert mixed.nll == pytest.approx(reference.nll, abs=MIXED_TOLERANCE)
@@ -68,19 +70,19 @@ def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_
 def test_mixed_precision_falls_back_to_float32_when_it_would_move_the_estimate():
     encoder, decoder_logits = tiny_conv()
     images = np.random.default_rng(1).random((4 * GUARD_IMAGES, 28, 28, 1)).astype("float32")
-    assert evaluate(encoder, decoder_logits, images, k=20, samples=2, precision="mixed_bfloat16").precision != "float32"
+    assert (
+        evaluate(encoder, decoder_logits, images, Estimate(k=20, samples=2, precision="mixed_bfloat16")).precision
+        != "float32"
+    )
     dense = decoder_logits.get_layer("decoder_dense")
     dense.set_weights([w * 300 for w in dense.get_weights()])  # logits in the thousands: bfloat16 is off by nats
-    reference = evaluate(encoder, decoder_logits, images, k=20, samples=2, seed=3)
+    reference = evaluate(encoder, decoder_logits, images, Estimate(k=20, samples=2, seed=3))
     seen = []
     fallback = evaluate(
         encoder,
         decoder_logits,
         images,
-        k=20,
-        samples=2,
-        seed=3,
-        precision="mixed_bfloat16",
+        Estimate(k=20, samples=2, seed=3, precision="mixed_bfloat16"),
         progress=lambda done, total: seen.append((done, total)),
     )
     assert fallback.precision == "float32"
@@ -92,8 +94,8 @@ def test_mixed_precision_falls_back_to_float32_when_it_would_move_the_estimate()
 def test_elbo_draws_are_the_first_of_the_k_importance_draws():
     encoder, decoder_logits = tiny_conv()
     images = np.random.default_rng(1).random((3, 28, 28, 1)).astype("float32")
-    both = evaluate(encoder, decoder_logits, images, k=30, samples=5, seed=2)
-    elbo_only = evaluate(encoder, decoder_logits, images, k=0, samples=5, seed=2)
+    both = evaluate(encoder, decoder_logits, images, Estimate(k=30, samples=5, seed=2))
+    elbo_only = evaluate(encoder, decoder_logits, images, Estimate(k=0, samples=5, seed=2))
     assert both.negative_elbo == pytest.approx(elbo_only.negative_elbo, rel=1e-12)
     assert elbo_only.nll is None
 

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -143,7 +144,7 @@ def models_of(kind, objective="elbo", samples=1, architecture="conv", extra=()):
         + (TINY if architecture != "layers" else [])
         + list(extra),
     )
-    return build_models(cfg.model, (28, 28, 1), cfg.train.beta, 0, 10, cfg.train.objective, cfg.train.samples)
+    return build_models(cfg.model, (28, 28, 1), replace(cfg.train, seed=0), 10)
 
 
 def test_each_kind_has_its_inputs_and_heads():
@@ -243,7 +244,7 @@ SEED_LAYERS = {
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIGS / "seeds").glob("*.yaml")))
 def test_each_seed_config_builds_its_posts_network(name):
     cfg = load_config(CONFIGS / "seeds" / f"{name}.yaml")
-    models = build_models(cfg.model, (28, 28, 1), cfg.train.beta, 0)
+    models = build_models(cfg.model, (28, 28, 1), replace(cfg.train, seed=0))
     assert models.decoder.output.shape == (None, 28, 28, 1)
     encoder = [type(layer).__name__ for layer in models.encoder.layers[1:]]
     if name in SEED_LAYERS:

@@ -252,17 +252,17 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
         backend.load()
         import keras
         from vae_cli.runs.modelfile import save_model
-        from vae_cli.config import ModelConfig
+        from vae_cli.config import ModelConfig, TrainConfig
         from vae_cli.model.build import build_models
         cfg = ModelConfig(encoder_filters=[4, 8], encoder_dense=8, decoder_channels=8, decoder_filters=[4])
-        good = build_models(cfg, (28, 28, 1), seed=0).decoder
+        good = build_models(cfg, (28, 28, 1), TrainConfig(seed=0)).decoder
         save_model(good, {str(path)!r})
         np.savez({str(tmp_path / "good.npz")!r}, *good.get_weights())
         def stuck_rename(src, dst):
             print("renaming", flush=True)
             time.sleep(600)
         os.replace = stuck_rename
-        save_model(build_models(cfg, (28, 28, 1), seed=1).decoder, {str(path)!r})
+        save_model(build_models(cfg, (28, 28, 1), TrainConfig(seed=1)).decoder, {str(path)!r})
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "renaming"

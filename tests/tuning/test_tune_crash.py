@@ -20,9 +20,9 @@ from conftest import TINY_MODEL, write_dataset
 
 from vae_cli.errors import RunError
 from vae_cli.runs import folder
+from vae_cli.runs.history import read_history
 from vae_cli.training import checkpoint
 from vae_cli.tuning import study as study_mod
-from vae_cli.tuning.trial import read_history
 
 EPOCHS, TRIALS = 3, 2
 SPACE = {
@@ -96,7 +96,7 @@ def assert_every_trial_once(url, killed):
     assert retry.user_attrs["resumed_from"] >= 1, "from its last completed epoch, not from the start"
     folders = {t.user_attrs["run_dir"] for t in count.counted}
     assert len(folders) == TRIALS, "each trial trained in its own folder, none twice"
-    history = read_history(retry.user_attrs["run_dir"])
+    history = read_history(Path(retry.user_attrs["run_dir"]) / "history.csv")
     assert [int(row["epoch"]) for row in history] == list(range(1, EPOCHS + 1)), "no epoch trained twice or lost"
     manifest = folder.read_manifest(retry.user_attrs["run_dir"])
     assert manifest["status"] == "complete"

@@ -24,7 +24,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     from vae_cli.figures.compare import default_path, save_comparison
-    from vae_cli.runs.catalog import differing_settings, find_runs, read_run, validation_objective
+    from vae_cli.runs.catalog import differing_settings, find_runs, read_run
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() != ".png":
@@ -39,6 +39,6 @@ def compare(args: argparse.Namespace) -> int:
     for i, run in enumerate(runs):
         record = run.record()
         record["settings"] = {key: values[i] for key, values in differing.items()}
-        record["val_negative_elbo"] = validation_objective(run.history, 1.0)
+        record["val_scores"] = run.scores  # best_val_loss is their lowest, at best_epoch
         records.append(record)
     return report.print_json({"figure": figure, "differing_settings": list(differing), "runs": records})

@@ -108,7 +108,7 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     if metrics is None:
         print("  an autoencoder has no prior and no likelihood bound: its reconstruction error alone")
     else:
-        given = " given y" if evaluation.kind == "cvae" else ""
+        given = " given y" if evaluation.conditional else ""
         if given:
             print("  conditional model: every number is given the test image's true class y (log p(x|y), not p(x))")
         print(f"  {'-ELBO' + given:<28}{metrics.negative_elbo:9.2f}   ({metrics.samples} samples of z per image)")

@@ -1,10 +1,9 @@
 """A run's encoder and decoder behind one interface for every model kind, as the figures use them.
 
-- ``vae``: ``encode`` gives z_mean of q(z|x); ``decode`` the decoder's image of z;
-- ``ae``: ``encode`` gives the deterministic code; there is no prior, so random
-  codes come from a Gaussian fitted to the codes of real images;
-- ``cvae``: both take the class as well, as integer labels or as rows of class
-  weights (a one-hot row, or a mixture of two classes along an interpolation).
+``encode`` gives z_mean of q(z|x) (a kind without a prior: its deterministic code);
+``decode`` the decoder's image of z. A conditional kind's encoder and decoder take
+the class as well, as integer labels or as rows of class weights (a one-hot row, or
+a mixture of two classes along an interpolation).
 
 Every call is one batched pass (``latents.batched``).
 """
@@ -16,17 +15,18 @@ from typing import Any
 import numpy as np
 
 from vae_cli.figures import latents
+from vae_cli.kinds import ModelKind
 
 
 class Codec:
     """Encodes images to codes and decodes codes to images, handing a cvae its labels."""
 
-    def __init__(self, encoder: Any, decoder: Any, kind: str = "vae", classes: int = 0) -> None:
+    def __init__(self, encoder: Any, decoder: Any, kind: ModelKind, classes: int = 0) -> None:
         self.encoder, self.decoder, self.kind, self.classes = encoder, decoder, kind, classes
 
     @property
     def conditional(self) -> bool:
-        return self.kind == "cvae"
+        return self.kind.conditional
 
     @property
     def latent_dim(self) -> int:
@@ -58,11 +58,3 @@ class Codec:
     def reconstruct(self, images: np.ndarray, labels: Any = None) -> np.ndarray:
         """Reconstructions through the mean code: what the model keeps of each image."""
         return self.decode(self.encode(images, labels), labels)
-
-
-def fitted_gaussian_draws(codes: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` draws from the Gaussian with the mean and covariance of ``codes``: an autoencoder's stand-in prior."""
-    rng = np.random.default_rng(seed)
-    mean = codes.mean(axis=0)
-    cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
-    return rng.multivariate_normal(mean, cov, size=n, method="eigh").astype("float32")

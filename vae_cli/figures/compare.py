@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from vae_cli.kinds import KINDS  # noqa: E402
 from vae_cli.runs.atomic import atomic_write  # noqa: E402
-from vae_cli.runs.catalog import RunInfo, setting_text, validation_objective  # noqa: E402
+from vae_cli.runs.catalog import RunInfo, setting_text  # noqa: E402
 
 DPI = 100
 MAX_NAME = 100  # characters of run names in the default file name
@@ -36,7 +37,8 @@ def default_path(runs: list[RunInfo]) -> Path:
 def label(run: RunInfo, differing: dict[str, list[Any]], index: int) -> str:
     """The run's name, and below it the settings in which it differs, wrapped."""
     settings = ", ".join(f"{key}={_short(values[index])}" for key, values in differing.items())
-    name = f"{run.name} (reconstruction alone: an ae)" if run.kind == "ae" else run.name
+    note = KINDS.get(run.kind).curve_note if run.kind in KINDS else ""
+    name = f"{run.name} ({note})" if note else run.name
     lines = [name] + textwrap.wrap(settings, 60)
     return "\n".join(lines[:4] + (["..."] if len(lines) > 4 else []))
 
@@ -47,14 +49,15 @@ def _short(value):
 
 
 def save_comparison(path: Path, runs: list[RunInfo], differing: dict[str, list[Any]]) -> Path:
-    """Validation -ELBO (reconstruction + KL, nats per image) per epoch, one line per run, best epochs starred."""
+    """Each run's validation score at beta 1 per epoch (-ELBO = reconstruction + KL, nats per image; an iwae
+    run's -IWAE bound, an ae's reconstruction), one line per run, best epochs starred."""
     fig, ax = plt.subplots(figsize=(10, 5.5))
     cmap = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20")
     markers = "osD^v<>ph*"
     curves = []
     for i, run in enumerate(runs):
         epochs = np.asarray(run.history.get("epoch", []), dtype=float)
-        values = np.asarray(validation_objective(run.history, 1.0), dtype=float)
+        values = np.asarray(run.comparable, dtype=float)
         # A damaged history.csv may lack a column: draw the epochs both columns have.
         epochs, values = epochs[: len(values)], values[: len(epochs)]
         color = cmap(i % cmap.N)

@@ -60,10 +60,10 @@ def sample_grid(
     active = dims == ACTIVE  # the first two dimensions may be ones the model does not use
     dims = (0, 1) if active or dims is None else dims
     z_means = center = None
-    if rng.kind == "data" or active or codec.kind == "ae":
+    if rng.kind == "data" or active or not codec.kind.has_prior:
         test = view.split("test")
         z_means = codec.encode(test.images, test.labels)
-        center = z_means.mean(axis=0) if codec.kind == "ae" else None
+        center = None if codec.kind.has_prior else z_means.mean(axis=0)
     if active:
         dims = tuple(latents.most_varied(z_means, 2))
     default = n == defaults.GRID and default_rng and dims == (0, 1) and axes and label is None
@@ -96,7 +96,7 @@ def sample_random(
     codec = codec_of(view)
     kind_figures.check_label(codec, label, view.class_names)
     test_codes = None
-    if codec.kind == "ae":
+    if not codec.kind.has_prior:
         test_codes = codec.encode(view.split("test").images)
     z, what = kind_figures.random_codes(codec, n, seed, test_codes)
     labels, which = kind_figures.random_labels(codec, n, label, view.class_names)

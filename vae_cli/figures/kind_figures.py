@@ -1,10 +1,11 @@
-"""What the figures do differently for an autoencoder or a conditional VAE.
+"""What the figures ask a run's kind, and what they do for a conditional one.
 
-- ``ae``: no prior, so a grid spans the test-set codes' percentiles (the other
-  dimensions held at their mean) and random samples come from a Gaussian fitted
-  to the codes; titles say so, and asking for the prior's quantiles is refused;
-- ``cvae``: every decoding is given a class: ``label`` for one class, the classes
-  in turn for random samples, and the class figure: one row per class, one
+- the kind gives the grid's default span and the random codes: a kind without a
+  prior (an autoencoder) spans the test-set codes' percentiles (the other dimensions
+  held at their mean) and draws from a Gaussian fitted to the codes, and refuses the
+  prior's quantiles;
+- a conditional kind's every decoding is given a class: ``label`` for one class, the
+  classes in turn for random samples, and the class figure: one row per class, one
   column per z, so each column holds the style and each row changes the class.
 """
 
@@ -17,23 +18,19 @@ import numpy as np
 from vae_cli import defaults
 from vae_cli.errors import RequestError
 from vae_cli.figures import plots
-from vae_cli.figures.codec import Codec, fitted_gaussian_draws
-from vae_cli.figures.latents import DEFAULT_GRID_RANGE, GridRange
+from vae_cli.figures.codec import Codec
+from vae_cli.figures.latents import GridRange
+from vae_cli.kinds import KINDS
 
-CODES_RANGE = GridRange("data", DEFAULT_GRID_RANGE.low, DEFAULT_GRID_RANGE.high)  # an ae's default grid
 CLASS_COLUMNS = defaults.CLASS_COLUMNS
 
 
 def grid_range(codec: Codec, rng: GridRange | None) -> GridRange:
-    """The grid's span: the one asked for, or the kind's default; an ae has no prior quantiles to span."""
+    """The grid's span: the one asked for, if the kind can draw it (an ae has no prior quantiles to span), or
+    the kind's default."""
     if rng is None:
-        return CODES_RANGE if codec.kind == "ae" else DEFAULT_GRID_RANGE
-    if codec.kind == "ae" and rng.kind == "ppf":
-        raise RequestError(
-            "range",
-            f"ppf:{rng.low:g}:{rng.high:g}",
-            ": an autoencoder has no prior to take quantiles of; span its codes with data[:LOW:HIGH] or linear:MIN:MAX",
-        )
+        return codec.kind.default_grid_range()
+    codec.kind.check_grid_range(rng)
     return rng
 
 
@@ -45,7 +42,8 @@ def check_label(codec: Codec, label: int | None, class_names: list[str], paramet
         raise RequestError(
             parameter,
             label,
-            f": this run's model.kind is {codec.kind}, which is not given a class; train one with model.kind: cvae",
+            f": this run's model.kind is {codec.kind.name}, which is not given a class; "
+            f"train one with model.kind: {' or '.join(k.name for k in KINDS.find(lambda k: k.conditional))}",
         )
     if label is not None and not 0 <= label < codec.classes:
         shown = ", ".join(f"{i} {name}" for i, name in enumerate(class_names[:12]))
@@ -62,14 +60,9 @@ def class_note(codec: Codec, label: int | None, class_names: list[str]) -> str:
 
 
 def random_codes(codec: Codec, n: int, seed: int, test_codes: np.ndarray | None) -> tuple[np.ndarray, str]:
-    """``n`` codes to decode, and the words saying where they come from."""
-    if codec.kind == "ae":
-        return (
-            fitted_gaussian_draws(test_codes, n, seed),
-            f"{n} codes from a Gaussian fitted to the test-set codes (an autoencoder has no prior), seed {seed}",
-        )
-    z = np.random.default_rng(seed).standard_normal((n, codec.latent_dim)).astype("float32")
-    return z, f"{n} samples of z ~ N(0, I), seed {seed}"
+    """``n`` codes to decode, and the words saying where they come from (``test_codes``: a kind without a
+    prior fits its draws to them)."""
+    return codec.kind.random_codes(codec.latent_dim, n, seed, test_codes)
 
 
 def random_labels(codec: Codec, n: int, label: int | None, class_names: list[str]) -> tuple[np.ndarray | None, str]:

@@ -23,7 +23,7 @@ def title(view: RunView, what: str) -> str:
 
 def codec_of(view: RunView) -> Codec:
     """The run's models behind one interface for its kind (vae, ae or cvae)."""
-    return Codec(view.encoder, view.decoder, view.cfg.model.kind, len(view.class_names))
+    return Codec(view.encoder, view.decoder, view.kind, len(view.class_names))
 
 
 def out_path(view: RunView, out: Path | None, name: str) -> Path:

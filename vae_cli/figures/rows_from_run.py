@@ -32,7 +32,7 @@ def reconstruct(
         labels += ["test", "reconstructed"]
     default = (n, seed) == (defaults.RECONSTRUCT_COUNT, defaults.SEED)
     path = out_path(view, out, "reconstructions.png" if default else f"reconstructions-{n}-seed{seed}.png")
-    code = "the code" if view.cfg.model.kind == "ae" else "z_mean"
+    code = view.kind.code_name
     what = f"{len(picked)} test images (seed {seed}) and their reconstructions from {code}"
     plots.save_rows(path, rows, labels, title(view, what))
     return [path]

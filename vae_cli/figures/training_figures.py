@@ -4,7 +4,9 @@ the loss curves, the latent grid, the latent scatter, the progress GIF (and a cv
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,15 +35,15 @@ def epoch_images(labels: np.ndarray, sample_points: int, seed: int) -> np.ndarra
 class EpochSamples:
     """What every epoch's frame of ``progress.gif`` decodes: the same points each time.
 
-    A vae decodes fixed draws of z ~ N(0, I); a cvae decodes the first columns of
-    them once per class, a row per class; an autoencoder, which has no prior,
-    reconstructs fixed validation images instead. Under them, every kind's frame
+    A kind with a prior decodes fixed draws of z ~ N(0, I); a conditional one decodes
+    the first columns of them once per class, a row per class; a kind without a
+    prior (an autoencoder) reconstructs fixed validation images instead. Under them, every kind's frame
     shows fixed test images (``originals``, with their ``labels``) above their reconstructions.
     """
 
     def __init__(
         self,
-        kind: str,
+        kind: Any,
         z: np.ndarray,
         originals: np.ndarray,
         labels: np.ndarray,
@@ -51,17 +53,14 @@ class EpochSamples:
         self.kind, self.cols = kind, int(np.ceil(np.sqrt(len(z))))
         self.z, self.z_labels, self.images = z, None, images
         self.originals, self.labels = originals, labels
-        if kind == "cvae":
+        if kind.conditional:
             rows = len(z) // self.cols
             self.z = np.tile(z[: self.cols], (rows, 1))
             self.z_labels = np.repeat(np.arange(rows) % classes, self.cols)
-        self.what = {
-            "ae": f"reconstructions of {0 if images is None else len(images)} validation images",
-            "cvae": "one class per row, the same z per column",
-        }.get(kind, "")
+        self.what = kind.epoch_samples_note(0 if images is None else len(images))
 
     def decode(self, codec: Codec) -> np.ndarray:
-        if self.kind == "ae":
+        if not self.kind.has_prior:
             return codec.reconstruct(self.images)
         return codec.decode(self.z, self.z_labels)
 
@@ -75,22 +74,39 @@ def save_epoch_samples(codec: Codec, samples: EpochSamples, path: Path, title: s
     return plots.save_epoch_frame(path, images, samples.cols, samples.originals, reconstructions, title)
 
 
+@dataclass(frozen=True)
+class TestImages:
+    """The test images a finished run's figures encode, their labels, and what the dataset and classes are called."""
+
+    dataset_title: str
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+
+
+@dataclass(frozen=True)
+class BestEpoch:
+    """The epoch whose weights a run kept (None: the last), and the words the loss curves mark it with."""
+
+    epoch: int | None = None
+    note: str = ""
+
+
 def save_final_figures(
-    run_dir: Path,
-    codec: Codec,
-    history: dict,
-    beta: float,
-    dataset_title: str,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    class_names: list[str],
-    best_epoch: int | None = None,
-    best_note: str = "",
+    run_dir: Path, codec: Codec, history: dict, beta: float, test: TestImages, best: BestEpoch = BestEpoch()
 ) -> None:
-    """Loss curves, latent grid, latent scatter and progress GIF of a finished run (a cvae: the class figure too).
+    """Loss curves, latent grid, latent scatter and progress GIF of a finished run (a conditional kind: the
+    class figure too).
 
     With more than two latent dimensions the grid varies the two the model uses most.
     """
+    dataset_title, test_images, test_labels, class_names = (
+        test.dataset_title,
+        test.images,
+        test.labels,
+        test.class_names,
+    )
+    best_epoch, best_note = best.epoch, best.note
     latent_dim = codec.latent_dim
     prefix = title_prefix(dataset_title, latent_dim, len(history["epoch"]))
     charts.save_loss_curves(run_dir / LOSS, history, prefix, beta, best_epoch, best_note)

@@ -7,10 +7,10 @@ Four families, chosen by ``model.architecture``:
 - ``mlp``: Dense layers on the flattened image, as in Kingma & Welling and Burda et al.;
 - ``layers``: the lists ``model.encoder_layers`` and ``model.decoder_layers`` (``model/from_specs``).
 
-``model.kind`` decides the heads and inputs: a ``vae`` encoder gives z_mean and
-z_log_var, an ``ae`` encoder one deterministic code; a ``cvae`` encoder and
-decoder take the one-hot class as a second input (``[image, label]``, ``[z, label]``).
-The trainable whole of each kind is assembled in ``model/trainable``.
+The kind of ``model.kind`` (``vae_cli.kinds``) decides the heads and the trainable
+whole: a stochastic encoder gives z_mean and z_log_var, a deterministic one a code.
+A conditional kind's encoder and decoder take the one-hot class as a second input
+(``[image, label]``, ``[z, label]``): ``classes`` > 0.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from typing import Any
 import keras
 from keras import layers
 
-from vae_cli.config import ModelConfig
+from vae_cli.config import ModelConfig, TrainConfig
+from vae_cli.kinds import kind_of
 from vae_cli.model import from_specs
 from vae_cli.model.from_specs import flat_with_label
 from vae_cli.model.size import ConvSizes, conv_sizes, halvings  # noqa: F401  (halvings: imported from here too)
-from vae_cli.model.trainable import assemble
-from vae_cli.names import DECODER, ENCODER, LABEL, X_LOGITS, Z_LOG_VAR, Z_MEAN, Z
+from vae_cli.model.trainable import LossSettings
+from vae_cli.names import DECODER, ENCODER, LABEL, X_LOGITS, Z
 
 
 @dataclass
@@ -38,34 +39,19 @@ class Models:
 
 
 def build_models(
-    model_cfg: ModelConfig,
-    image_shape: tuple[int, int, int],
-    beta: float = 1.0,
-    seed: int | None = None,
-    classes: int = 0,
-    objective: str = "elbo",
-    samples: int = 1,
+    model_cfg: ModelConfig, image_shape: tuple[int, int, int], train_cfg: TrainConfig | None = None, classes: int = 0
 ) -> Models:
     """Builds the three models from a ``ModelConfig`` for images of ``image_shape``.
 
-    ``classes`` is the size of a cvae's one-hot label (ignored by the other kinds);
-    ``objective`` and ``samples`` are the training loss's (``train.objective``, ``train.samples``).
+    ``train_cfg``: the loss's settings (beta, seed, objective, samples; default: the ELBO at beta 1, unseeded);
+    ``classes``: the size of a conditional kind's one-hot label (ignored by the other kinds).
     """
-    classes = classes if model_cfg.kind == "cvae" else 0
+    kind = kind_of(model_cfg)
+    classes = classes if kind.conditional else 0
     sizes = None if model_cfg.architecture == "layers" else conv_sizes(model_cfg, image_shape)
     encoder = build_encoder(model_cfg, image_shape, sizes, classes)
     decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes, classes)
-    vae = assemble(
-        model_cfg.kind,
-        encoder,
-        decoder_logits,
-        beta,
-        seed,
-        model_cfg.likelihood,
-        model_cfg.gaussian_sigma,
-        objective,
-        samples,
-    )
+    vae = kind.assemble(encoder, decoder_logits, LossSettings.of(model_cfg, train_cfg))
     return Models(encoder, probabilities(decoder_logits), vae)
 
 
@@ -98,11 +84,7 @@ def build_encoder(
         x = flat_with_label(x, label, "encoder")
         x = layers.Dense(cfg.encoder_dense, activation=act, name="encoder_dense")(x)
     inputs = image if label is None else [image, label]
-    if cfg.kind == "ae":  # one deterministic code, no variance
-        return keras.Model(inputs, layers.Dense(cfg.latent_dim, name=Z)(x), name=ENCODER)
-    z_mean = layers.Dense(cfg.latent_dim, name=Z_MEAN)(x)
-    z_log_var = layers.Dense(cfg.latent_dim, name=Z_LOG_VAR)(x)
-    return keras.Model(inputs, [z_mean, z_log_var], name=ENCODER)
+    return keras.Model(inputs, kind_of(cfg).encoder_outputs(x, cfg.latent_dim), name=ENCODER)
 
 
 def build_decoder_logits(

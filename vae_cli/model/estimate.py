@@ -36,6 +36,31 @@ GUARD_IMAGES = 16  # images decoded both ways before a mixed precision is truste
 ENCODE_BATCH = 256  # images per encoder call: bounds the encoder's feature maps for large images
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """How a model is measured: ``k`` importance samples for the NLL (0: none), ``samples`` draws of z for the
+    ELBO, their ``seed``, the decoding ``precision`` asked for, the latent points per decoder call, and the
+    Gaussian likelihood's ``log_sigma`` per channel (None: Bernoulli)."""
+
+    k: int = 5000
+    samples: int = 10
+    seed: int = 0
+    precision: str = "float32"
+    batch_points: int = BATCH_POINTS
+    log_sigma: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of images: the images, their posterior parameters, and their one-hot labels (no columns:
+    an unconditional model)."""
+
+    x: Any
+    z_mean: Any
+    z_log_var: Any
+    y: Any
+
+
 @dataclass
 class Metrics:
     images: int
@@ -83,16 +108,16 @@ def _log_weights_fn(logits_fn: Callable[[Any], Any], log_sigma: np.ndarray | Non
     return log_weights
 
 
-def _block(
-    log_weights: Callable, x: Any, z_mean: Any, z_log_var: Any, eps: list[Any], samples: int, k: int, y: Any
-) -> tuple[np.ndarray, np.ndarray]:
+def _block(log_weights: Callable, block: _Block, eps: list[Any], samples: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per image of one block: (sum of log p(x|z) over the first ``samples`` draws, log-sum-exp of the first k weights).
 
     ``eps`` holds the block's draws in chunks of (s, B, D); each chunk is one decoder call.
     """
-    recon, running, done = np.zeros(len(z_mean)), np.full(len(z_mean), -np.inf), 0
+    size = len(block.z_mean)
+    recon, running, done = np.zeros(size), np.full(size, -np.inf), 0
     for chunk in eps:
-        log_px, log_prior_ratio = (t.numpy().astype(np.float64) for t in log_weights(x, z_mean, z_log_var, chunk, y))
+        weights = log_weights(block.x, block.z_mean, block.z_log_var, chunk, block.y)
+        log_px, log_prior_ratio = (t.numpy().astype(np.float64) for t in weights)
         s = len(chunk)
         recon += log_px[: max(0, min(s, samples - done))].sum(axis=0)
         in_k = max(0, min(s, k - done))
@@ -106,18 +131,14 @@ def evaluate(
     encoder: keras.Model,
     decoder_logits: keras.Model,
     images: np.ndarray,
-    k: int = 5000,
-    samples: int = 10,
-    seed: int = 0,
-    batch_points: int = BATCH_POINTS,
-    progress: Callable[[int, int], None] | None = None,
-    log_sigma: np.ndarray | None = None,
-    precision: str = "float32",
+    how: Estimate = Estimate(),
     labels: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Metrics:
-    """Measures the model on float32 ``images`` (N, H, W, C); ``progress(done, total)`` is called as it goes.
+    """Measures the model on float32 ``images`` (N, H, W, C) as ``how`` says; ``progress(done, total)`` is
+    called as it goes.
 
-    ``log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian. ``precision``
+    ``how.log_sigma`` (per channel) switches the likelihood from Bernoulli to Gaussian. ``how.precision``
     other than float32 decodes in that Keras policy where, on the first ``GUARD_IMAGES`` images
     decoded both ways from the same draws, every image's ELBO and NLL estimates stay within
     ``MIXED_TOLERANCE`` nats of float32's; otherwise, and on fewer than 4 x ``GUARD_IMAGES``
@@ -128,6 +149,7 @@ def evaluate(
     """
     import tensorflow as tf
 
+    k, samples, precision, log_sigma = how.k, how.samples, how.precision, how.log_sigma
     started = time.perf_counter()
     n = len(images)
     z_means, z_log_vars = _encode(encoder, images, ENCODE_BATCH, labels)
@@ -144,10 +166,10 @@ def evaluate(
         fns[precision] = _log_weights_fn(decoder_for_evaluation(decoder_logits, precision), log_sigma)
         guard = {name: ([], []) for name in fns}  # per-image (recon, lse) of the guarded images
     used = precision if guard is not None else "float32"
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(how.seed)
     draws = max(k, samples)
     # One decoder call decodes at most EVALUATE_CHUNK_VALUES pixel values, whatever k and the image size.
-    batch_points = max(1, min(batch_points, EVALUATE_CHUNK_VALUES // max(1, int(np.prod(images.shape[1:])))))
+    batch_points = max(1, min(how.batch_points, EVALUATE_CHUNK_VALUES // max(1, int(np.prod(images.shape[1:])))))
     batch = max(1, min(n, batch_points // min(draws, batch_points)))  # images per block
     per_call = max(1, batch_points // batch)  # draws per decoder call
     recon_sum, nll_sum = 0.0, 0.0
@@ -156,11 +178,12 @@ def evaluate(
         x = tf.constant(images[start:stop])
         zm, zv = tf.constant(z_means[start:stop], tf.float32), tf.constant(z_log_vars[start:stop], tf.float32)
         y = tf.zeros((stop - start, 0)) if labels is None else tf.constant(labels[start:stop], tf.float32)
+        block = _Block(x, zm, zv, y)
         sizes = [min(per_call, draws - d) for d in range(0, draws, per_call)]
         eps = [tf.constant(rng.standard_normal((s, stop - start, latent_dim)), tf.float32) for s in sizes]
         if guard is not None:  # the same draws both ways; the verdict after GUARD_IMAGES images
             for name, fn in fns.items():
-                for kept, value in zip(guard[name], _block(fn, x, zm, zv, eps, samples, k, y), strict=True):
+                for kept, value in zip(guard[name], _block(fn, block, eps, samples, k), strict=True):
                     kept.append(value)
             if stop >= GUARD_IMAGES:  # n >= 4 x GUARD_IMAGES here
                 used = precision if _agrees(guard, precision, samples, k) else "float32"
@@ -169,7 +192,7 @@ def evaluate(
             else:
                 recon, running = np.zeros(0), np.zeros(0)  # counted once the verdict is in
         else:
-            recon, running = _block(fns[used], x, zm, zv, eps, samples, k, y)
+            recon, running = _block(fns[used], block, eps, samples, k)
         recon_sum -= float(np.sum(recon))
         nll_sum -= float(np.sum(running - math.log(k))) if k else 0.0
         if progress and guard is None:  # not while guarding: those blocks decode twice and would skew an estimate

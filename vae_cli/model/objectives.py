@@ -93,9 +93,10 @@ class MultiSampleLoss(VAELoss):
         super().__init__(**kwargs)
         _check_samples(samples)
         if objective not in OBJECTIVES:
-            raise ValueError(f"`objective` must be one of {OBJECTIVES}. Received: objective={objective!r}")
+            raise ValueError(f"`objective` must be one of {OBJECTIVES.names()}. Received: objective={objective!r}")
         self.samples, self.objective = samples, objective
-        if objective == "iwae":
+        self.importance_weighted = OBJECTIVES.get(objective).importance_weighted
+        if self.importance_weighted:
             self.iwae_tracker = keras.metrics.Mean(name=IWAE_LOSS)
 
     def call(self, inputs: list[Any]) -> Any:
@@ -105,7 +106,7 @@ class MultiSampleLoss(VAELoss):
         x_k = ops.expand_dims(x, 1)
         nll = self.nll(x_k, logits, batch_dims=2)  # (B, k)
         reconstruction, kl = ops.mean(nll, axis=1), gaussian_kl(z_mean, z_log_var)
-        if self.objective == "iwae":
+        if self.importance_weighted:
             z_k = ops.reshape(z, (-1, k, z.shape[-1]))
             log_w = importance_log_weights(-nll, z_k, z_mean, z_log_var, self.kl_weight)
             self.add_loss(-ops.mean(log_mean_exp(log_w, axis=1)))

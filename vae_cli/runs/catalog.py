@@ -5,18 +5,19 @@ TensorFlow; a damaged or foreign file leaves its fields empty rather than stoppi
 
 from __future__ import annotations
 
-import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vae_cli.config import ModelConfig, TrainConfig
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import Fix, RunError, VaeError
+from vae_cli.kinds import KINDS, OBJECTIVES, ModelKind, Score
 from vae_cli.runs import folder, records
+from vae_cli.runs.history import best_epoch, columns, read_history
 from vae_cli.yamlfile import parse_yaml, read_text_capped
 
-DEFAULT_KIND = "vae"  # runs whose config has no model.kind
 # Where data and runs live, not what was trained: never a difference worth a column.
 IGNORED_SETTINGS = ("output.", "data.data_dir")
 
@@ -35,20 +36,23 @@ class RunInfo:
     epochs: int  # completed (rows of history.csv)
     planned_epochs: int | None
     beta: float
-    best_epoch: int | None  # lowest validation reconstruction + beta x KL
+    best_epoch: int | None  # lowest validation score (``kinds.Score``: -ELBO, -IWAE bound, reconstruction)
     best_val_loss: float | None
     test_negative_elbo: float | None  # the saved models, at the end of training (run.json)
     nll: float | None  # importance-weighted, from metrics.json (the largest k over all test images)
     nll_k: int | None
+    score_name: str = ""  # what best_val_loss measures
     settings: dict[str, Any] = field(default_factory=dict)  # dotted config keys
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch columns of history.csv
+    scores: list[float] = field(default_factory=list)  # per-epoch validation score, as best_val_loss is chosen
+    comparable: list[float] = field(default_factory=list)  # per-epoch validation score at beta 1, for any beta
 
     def record(self) -> dict[str, Any]:
         """The row as plain JSON values (without the settings and the curves)."""
         keys = ("name", "status", "created", "dataset", "kind", "latent_dim", "epochs", "planned_epochs", "beta")
         row = {key: getattr(self, key) for key in keys}
         row["path"] = str(self.path)
-        for key in ("best_epoch", "best_val_loss", "test_negative_elbo", "nll", "nll_k"):
+        for key in ("best_epoch", "best_val_loss", "score_name", "test_negative_elbo", "nll", "nll_k"):
             row[key] = getattr(self, key)
         return row
 
@@ -87,8 +91,13 @@ def read_run(path: Path) -> RunInfo:
     manifest = _read_json(path / folder.MANIFEST)
     settings = flatten(_read_yaml(path / folder.CONFIG))
     beta = _number(settings.get("train.beta"), 1.0)
-    history = read_history(path / folder.HISTORY)
-    best_epoch, best = best_of(history, beta)
+    kind = str(settings.get("model.kind") or ModelConfig.kind)
+    try:
+        rows = read_history(path / folder.HISTORY)
+    except RunError:
+        rows = []
+    score = score_of(settings, beta)
+    best, best_value = best_epoch(rows, score)
     nll, k = best_nll(_read_json(path / records.METRICS))
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
     test = manifest.get("test") if isinstance(manifest.get("test"), dict) else {}
@@ -98,48 +107,34 @@ def read_run(path: Path) -> RunInfo:
         status=manifest.get("status"),
         created=manifest.get("created"),
         dataset=dataset.get("title") or dataset.get("name") or settings.get("data.dataset"),
-        kind=str(settings.get("model.kind") or DEFAULT_KIND),
+        kind=kind,
         latent_dim=settings.get("model.latent_dim"),
-        epochs=len(history.get("epoch", [])),
+        epochs=len(rows),
         planned_epochs=settings.get("train.epochs"),
         beta=beta,
-        best_epoch=best_epoch,
-        best_val_loss=best,
+        best_epoch=best,
+        best_val_loss=best_value,
+        score_name=score.name,
         test_negative_elbo=_number(test.get("negative_elbo")),
         nll=nll,
         nll_k=k,
         settings=settings,
-        history=history,
+        history=columns(rows),
+        scores=[score.of(row) for row in rows],
+        comparable=[replace(score, beta=1.0).of(row) for row in rows],
     )
 
 
-def read_history(path: Path) -> dict[str, list[float]]:
-    """history.csv as columns of floats (NaN where a cell is missing or not a number)."""
-    try:
-        with path.open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, ValueError, csv.Error):
-        return {}
-    keys = list(rows[0]) if rows else []
-    return {key: [_number(row.get(key), math.nan) for row in rows] for key in keys if key}
-
-
-def validation_objective(history: dict[str, list[float]], beta: float) -> list[float]:
-    """Validation reconstruction + beta x KL per epoch; an autoencoder's history has no KL column,
-    so its objective is the reconstruction alone."""
-    recon = history.get("val_reconstruction_loss", [])
-    kl = history.get("val_kl_loss") if "val_kl_loss" in history else [0.0] * len(recon)
-    return [r + beta * k for r, k in zip(recon, kl, strict=False)]
-
-
-def best_of(history: dict[str, list[float]], beta: float) -> tuple[int | None, float | None]:
-    """The epoch with the lowest validation reconstruction + beta x KL, and that value."""
-    pairs = zip(validation_objective(history, beta), history.get("epoch", []), strict=False)
-    scored = [(value, int(epoch)) for value, epoch in pairs if math.isfinite(value) and math.isfinite(epoch)]
-    if not scored:
-        return None, None
-    value, epoch = min(scored)
-    return epoch, value
+def score_of(settings: dict[str, Any], beta: float) -> Score:
+    """The run's epoch score from its config's dotted keys. A kind or objective this version does not know
+    (a run of a newer version, or of a plug-in not loaded) is scored as the base kind and the ELBO score it."""
+    kind = settings.get("model.kind") or ModelConfig.kind
+    objective = settings.get("train.objective") or TrainConfig.objective
+    return Score(
+        KINDS.get(kind) if kind in KINDS else ModelKind(),
+        OBJECTIVES.get(objective) if objective in OBJECTIVES else OBJECTIVES.get(TrainConfig.objective),
+        beta,
+    )
 
 
 def best_nll(metrics: dict) -> tuple[float | None, int | None]:

@@ -1,8 +1,9 @@
 """A run's test-set measurements (the estimator's) recorded in its ``metrics.json`` beside earlier ones.
 
-A cvae is measured given each test image's true class: -ELBO and NLL of log p(x|y).
-An autoencoder has no likelihood bound: its measurement is the reconstruction
-error through its code, which every kind's record carries (through z_mean).
+A conditional kind is measured given each test image's true class: -ELBO and NLL of
+log p(x|y). A kind without a prior (an autoencoder) has no likelihood bound: its
+measurement is the reconstruction error through its code, which every kind's record
+carries (through z_mean).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Evaluation:
     metrics: Metrics | None  # None for an autoencoder: it has no ELBO or NLL
     reconstruction: Reconstruction  # through the mean code, for every kind
     kind: str  # model.kind
+    conditional: bool  # every number is given the image's true class: log p(x|y)
     binarize: str  # the test data's treatment
     trained_with_binarize: str
     likelihood: str
@@ -59,7 +61,7 @@ def evaluate_run(
     import keras
 
     from vae_cli.model.build import logits_of
-    from vae_cli.model.estimate import evaluate
+    from vae_cli.model.estimate import Estimate, evaluate
     from vae_cli.model.reconstruction import reconstruction_error
 
     # Read the earlier record first: a damaged one must stop us before an hour of evaluation,
@@ -70,9 +72,9 @@ def evaluate_run(
     encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)
-    kind = view.cfg.model.kind
+    kind = view.kind
     onehot = None
-    if kind == "cvae":
+    if kind.conditional:
         onehot = np.eye(len(view.class_names), dtype=np.float32)[raw.labels[: len(images)]]
     log_sigma = None
     if view.cfg.model.likelihood == "gaussian":
@@ -81,27 +83,17 @@ def evaluate_run(
     decoder_logits = logits_of(decoder)
     recon = reconstruction_error(encoder, decoder_logits, images, onehot, log_sigma)
     metrics = None
-    if kind != "ae":
-        metrics = evaluate(
-            encoder,
-            decoder_logits,
-            images,
-            k,
-            samples,
-            seed,
-            progress=progress,
-            log_sigma=log_sigma,
-            precision=decode_precision(view.manifest),
-            labels=onehot,
-        )
+    if kind.has_prior:
+        how = Estimate(k, samples, seed, decode_precision(view.manifest), log_sigma=log_sigma)
+        metrics = evaluate(encoder, decoder_logits, images, how, onehot, progress)
     elif progress:
         progress(len(images), len(images))
     variance = _z_mean_variance(encoder, images, onehot)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": len(images),
-        "kind": kind,
-        "conditional": kind == "cvae",  # every number given the image's true class: log p(x|y)
+        "kind": kind.name,
+        "conditional": kind.conditional,  # every number given the image's true class: log p(x|y)
         "binarize": binarize,
         "trained_with_binarize": view.cfg.data.binarize,
         "likelihood": view.cfg.model.likelihood,
@@ -132,7 +124,16 @@ def evaluate_run(
     recorded[key] = entry  # other evaluations of the run stay
     write_json(path, recorded)
     return Evaluation(
-        metrics, recon, kind, binarize, view.cfg.data.binarize, view.cfg.model.likelihood, path, variance, everything
+        metrics,
+        recon,
+        kind.name,
+        kind.conditional,
+        binarize,
+        view.cfg.data.binarize,
+        view.cfg.model.likelihood,
+        path,
+        variance,
+        everything,
     )
 
 

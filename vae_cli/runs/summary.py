@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,10 @@ from typing import Any
 import yaml
 
 from vae_cli import config as config_mod
-from vae_cli import kinds
+from vae_cli.errors import RunError
+from vae_cli.kinds import Score
 from vae_cli.runs import folder, records
+from vae_cli.runs.history import read_history
 
 KIB = 1024
 
@@ -38,20 +39,19 @@ def _size(n):
         n /= KIB
 
 
-def _best_row(run_dir, beta, kind="vae", objective="elbo"):
-    """The epoch with the lowest validation loss at the target beta (``val_loss`` is lower during KL warm-up)."""
+def _best_row(run_dir: Path, score: Score) -> tuple[dict | None, float, int]:
+    """The epoch with the lowest validation score (``val_loss`` is lower during KL warm-up), its score, and the
+    number of epochs."""
     try:
-        with (run_dir / folder.HISTORY).open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, ValueError, csv.Error):  # missing or damaged: show the rest of the run
-        return None, 0
-    for row in rows:
-        try:
-            row["score"] = kinds.epoch_score(row, kind, objective, beta)
-        except (KeyError, TypeError, ValueError):
-            row["score"] = math.nan
-    scored = [r for r in rows if math.isfinite(r["score"])]
-    return (min(scored, key=lambda r: r["score"]) if scored else None), len(rows)
+        rows = read_history(run_dir / folder.HISTORY)
+    except RunError:  # missing or damaged: show the rest of the run
+        return None, math.nan, 0
+    best, value = score.best([row for row in rows if math.isfinite(row.get("epoch", math.nan))])
+    return best, value, len(rows)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _splits(dataset: dict) -> str:
@@ -66,15 +66,16 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
     manifest = records.read_manifest(run_dir)
     cfg = folder.read_config(run_dir)
     model, train = cfg.model, cfg.train
-    best, epochs = _best_row(run_dir, train.beta, model.kind, train.objective)
+    score = Score.of_run(model, train)
+    best, value, epochs = _best_row(run_dir, score)
     if best:
-        kl = best.get("val_kl_loss")
+        kl = best.get("val_kl_loss", math.nan)
         best = {
             "epoch": int(best["epoch"]),
-            "score": best["score"],
-            "score_name": kinds.score_name(model.kind, train.objective, train.beta),
-            "reconstruction_loss": float(best["val_reconstruction_loss"]),
-            "kl_loss": None if model.kind == "ae" or kl in (None, "") else float(kl),
+            "score": value,
+            "score_name": score.name,
+            "reconstruction_loss": _finite(best.get("val_reconstruction_loss", math.nan)),
+            "kl_loss": float(kl) if "kl_loss" in score.kind.loss_columns and math.isfinite(kl) else None,
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
     return {
@@ -121,7 +122,8 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     if record["reason"]:
         lines.insert(2, f"reason     {record['reason']}")
     if best:
-        parts = f"reconstruction {best['reconstruction_loss']:.2f}"
+        recon = best["reconstruction_loss"]
+        parts = f"reconstruction {math.nan if recon is None else recon:.2f}"
         if best["kl_loss"] is not None:
             parts += f" + KL {best['kl_loss']:.2f}" + ("" if beta == 1 else f" x beta {beta:g}")
         lines.append(

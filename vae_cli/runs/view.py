@@ -15,6 +15,7 @@ from vae_cli.data.mnist import DATASETS
 from vae_cli.data.types import Data, Split, prepare
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import RunError
+from vae_cli.kinds import ModelKind, kind_of
 from vae_cli.runs import folder, records
 from vae_cli.runs.modelfile import load_model
 
@@ -35,6 +36,10 @@ class RunView:
         self.data_dir = data_dir
         backend.load()
 
+    @property
+    def kind(self) -> ModelKind:
+        return kind_of(self.cfg.model)
+
     @cached_property
     def encoder(self) -> Any:
         return self._of_its_kind(load_model(self.dir / folder.ENCODER), folder.ENCODER)
@@ -45,19 +50,17 @@ class RunView:
 
     def _of_its_kind(self, model: Any, name: str) -> Any:
         """``model``, if it has the inputs and outputs of ``model.kind`` in config.yaml (which a user may edit)."""
-        kind = self.cfg.model.kind
+        kind = self.kind
         found = (len(model.inputs), len(model.outputs))
-        # (inputs, outputs): a cvae is also given its class; a vae's encoder gives z_mean and z_log_var
-        wanted = (2 if kind == "cvae" else 1, 1 if kind == "ae" or name == folder.DECODER else 2)
-        if found != wanted:
+        if found != kind.model_io(name.removesuffix(".h5")):
             ins, outs = (
                 f"{n} {word}{'s' if n > 1 else ''}" for n, word in zip(found, ("input", "output"), strict=True)
             )
             raise RunError(
                 f"{self.dir / name} takes {ins} and gives {outs}, but {self.dir / folder.CONFIG} says model.kind: "
-                f"{kind}; the run folder is damaged (was config.yaml edited?): undo the edit, or train a new run"
+                f"{kind.name}; the run folder is damaged (was config.yaml edited?): undo the edit, or train a new run"
             )
-        if kind == "cvae" and model.inputs[1].shape[-1] != len(self.class_names):
+        if kind.conditional and model.inputs[1].shape[-1] != len(self.class_names):
             raise RunError(
                 f"{self.dir / name} is given {model.inputs[1].shape[-1]} classes, but {self.dir / folder.MANIFEST} "
                 f"names {len(self.class_names)}; the run folder is damaged (was run.json edited?): undo the edit, "

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from vae_cli.errors import Terminated
-from vae_cli.kinds import epoch_score
+from vae_cli.kinds import Score
 from vae_cli.names import VAE_LOSS
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, docker stop, Slurm, systemd
@@ -48,7 +48,7 @@ class EpochLog(keras.callbacks.Callback):
 class EarlyStopper(keras.callbacks.Callback):
     """Stops when the validation loss has not improved for ``patience`` epochs, keeping the best weights.
 
-    It watches ``kinds.epoch_score`` of the epoch's logs: reconstruction + beta x KL
+    It watches the run's ``kinds.Score`` of the epoch's logs: reconstruction + beta x KL
     at the target beta (the IWAE bound for an iwae run, the reconstruction for an
     ae), so a KL warm-up (which lowers the weight inside ``val_loss``) cannot fake
     an improvement. Unlike ``keras.callbacks.EarlyStopping`` its counters are plain
@@ -58,15 +58,12 @@ class EarlyStopper(keras.callbacks.Callback):
     def __init__(
         self,
         patience: int | None,
-        beta: float = 1.0,
+        score: Score,
         state: dict | None = None,
         best_weights: list[np.ndarray] | None = None,
-        kind: str = "vae",
-        objective: str = "elbo",
     ) -> None:
         super().__init__()
-        self.patience, self.beta = patience, beta
-        self.kind, self.objective = kind, objective
+        self.patience, self.score = patience, score
         state = state or {}
         self.best = state.get("best", math.inf)
         self.best_epoch = state.get("best_epoch", 0)
@@ -78,7 +75,7 @@ class EarlyStopper(keras.callbacks.Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        current = epoch_score(logs or {}, self.kind, self.objective, self.beta)
+        current = self.score.of(logs or {})
         if current < self.best:
             self.best, self.best_epoch, self.wait = current, epoch + 1, 0
             self.best_weights = self.model.get_weights()

@@ -7,8 +7,7 @@ from typing import Any
 import keras
 
 from vae_cli.config import TrainConfig
-from vae_cli.data.types import Split
-from vae_cli.training.pipeline import steps_per_epoch, train_pipeline
+from vae_cli.training.pipeline import TrainingImages, steps_per_epoch, train_pipeline
 
 
 def seed_everything(seed: int) -> None:
@@ -43,29 +42,21 @@ def compile_vae(vae: keras.Model, train_cfg: TrainConfig, train_size: int) -> No
 
 def fit(
     vae: keras.Model,
-    train_split: Split,
+    train: TrainingImages,
     val_ds: Any,
     train_cfg: TrainConfig,
-    first_epoch: int,
     callbacks: list[keras.callbacks.Callback],
     verbose: int = 2,
-    binarize: str = "none",
-    shape: tuple[int, int, int] | None = None,
-    classes: int = 0,
 ) -> Any:
-    """Trains ``vae``; ``classes`` > 0 (a cvae) feeds each batch's one-hot labels beside the images."""
-    source = train_split.files if train_split.files is not None else train_split.images
-    labels = train_split.labels if classes else None
-    ds = train_pipeline(
-        source, train_cfg.batch_size, train_cfg.seed, first_epoch, train_cfg.epochs, binarize, shape, labels, classes
-    )
+    """Trains ``vae`` from ``train.first_epoch``; with ``train.labels`` each batch's one-hot labels go beside the images."""
+    ds = train_pipeline(train, train_cfg.batch_size, train_cfg.seed, train_cfg.epochs)
     return vae.fit(
         ds,
         validation_data=val_ds,
         epochs=train_cfg.epochs,
-        initial_epoch=first_epoch,
+        initial_epoch=train.first_epoch,
         # With steps_per_epoch set, Keras keeps one iterator across epochs: the stream above.
-        steps_per_epoch=steps_per_epoch(len(source), train_cfg.batch_size),
+        steps_per_epoch=steps_per_epoch(len(train.source), train_cfg.batch_size),
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,

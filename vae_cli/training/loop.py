@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_cli import backend, kinds
+from vae_cli import backend
 from vae_cli.config import Config
 from vae_cli.data.types import Data, prepare
 from vae_cli.errors import Fix, Interrupted, RunError, VaeError
+from vae_cli.kinds import IWAE_LOSS, Score, kind_of
 from vae_cli.runs import folder
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, INTERRUPTED
@@ -50,20 +51,13 @@ class RunLoop:
         from vae_cli.figures.training_figures import EpochSamples, epoch_images
         from vae_cli.training import callbacks as cb
         from vae_cli.training.pipeline import steps_per_epoch
-        from vae_cli.training.publish import Publisher
+        from vae_cli.training.publish import EpochFrame, Publisher
         from vae_cli.training.setup import build_run_models
 
         self.dir, self.cfg, self.data = run_dir, cfg, data
-        self.classes = len(data.class_names) if cfg.model.kind == "cvae" else 0
-        self.models = build_run_models(
-            cfg,
-            data.image_shape,
-            len(data.train),
-            manifest["precision"],
-            state,
-            str(run_dir / checkpoint.FILENAME),
-            self.classes,
-        )
+        kind = kind_of(cfg.model)
+        self.classes = kind.label_size(data.class_names)
+        self.models = build_run_models(cfg, data, manifest["precision"], state, str(run_dir / checkpoint.FILENAME))
         self.first_epoch, rows, stopper_state, best = 0, [], None, None
         if state is not None:
             self.first_epoch, rows = state.state["epoch"], state.state["history"]
@@ -71,7 +65,7 @@ class RunLoop:
         train_cfg = cfg.train
         self.log = cb.EpochLog(rows)
         self.stopper = cb.EarlyStopper(
-            train_cfg.early_stopping_patience, train_cfg.beta, stopper_state, best, cfg.model.kind, train_cfg.objective
+            train_cfg.early_stopping_patience, Score.of_run(cfg.model, train_cfg), stopper_state, best
         )
         self.stop_signals = cb.StopSignals()
         # The validation split picks the best epoch; the test split is kept for the final evaluation.
@@ -82,7 +76,7 @@ class RunLoop:
         z = np.random.default_rng(train_cfg.seed).standard_normal((SAMPLE_POINTS, cfg.model.latent_dim))
         shown = epoch_images(self.held_out.labels, SAMPLE_POINTS, train_cfg.seed)
         samples = EpochSamples(
-            cfg.model.kind,
+            kind,
             z.astype("float32"),
             self.val_images[shown],
             self.held_out.labels[shown],
@@ -90,18 +84,9 @@ class RunLoop:
             self.val_images[:SAMPLE_POINTS],
         )
         final = self.models.float32_copy
-        self.publisher = Publisher(
-            run_dir,
-            manifest,
-            self.models,
-            self.log,
-            self.stopper,
-            samples,
-            Codec(final.encoder, final.decoder, cfg.model.kind, self.classes),
-            data.title,
-            cfg.model.latent_dim,
-            self.first_epoch,
-        )
+        codec = Codec(final.encoder, final.decoder, kind, self.classes)
+        frame = EpochFrame(samples, codec, f"{data.title} · latent {cfg.model.latent_dim}")
+        self.publisher = Publisher(run_dir, manifest, self.models, (self.log, self.stopper), frame, self.first_epoch)
         # The hooks' callbacks after the log and early stopping, before the epoch is saved.
         self.callbacks = [cb.NonFiniteGuard(), self.stop_signals, self.log, self.stopper, *extra]
         if cfg.output.tensorboard:
@@ -124,23 +109,22 @@ class RunLoop:
         tf = backend.load()
         from vae_cli.training.callbacks import StopTraining
         from vae_cli.training.fitting import fit
+        from vae_cli.training.pipeline import TrainingImages
 
         cfg, done = self.cfg, len(self.log.rows)
         self.val_ds = self._eval_ds(self.val_images, self.held_out.labels)
         try:
             if not self.stopper.stopped and self.first_epoch < cfg.train.epochs:
-                fit(
-                    self.models.training_copy.vae,
-                    self.data.train,
-                    self.val_ds,
-                    cfg.train,
-                    self.first_epoch,
-                    self.callbacks,
-                    verbose,
+                split = self.data.train
+                images = TrainingImages(
+                    split.files if split.files is not None else split.images,
                     cfg.data.binarize,
                     self.data.image_shape,
+                    split.labels if self.classes else None,
                     self.classes,
+                    self.first_epoch,
                 )
+                fit(self.models.training_copy.vae, images, self.val_ds, cfg.train, self.callbacks, verbose)
         except StopTraining as stop:
             self._stopped(stop)
         except OSError as exc:
@@ -159,7 +143,7 @@ class RunLoop:
 
         The test split is touched here for the first time (unless it serves as the validation split).
         """
-        from vae_cli.figures.training_figures import save_final_figures
+        from vae_cli.figures.training_figures import BestEpoch, TestImages, save_final_figures
         from vae_cli.training.history import history_columns
 
         rows, stopper, final = self.log.rows, self.stopper, self.models.float32_copy
@@ -174,19 +158,15 @@ class RunLoop:
         try:
             test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
             test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
-            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss", kinds.IWAE_LOSS) if k in test}
+            test = {k: float(test[k]) for k in ("loss", "reconstruction_loss", "kl_loss", IWAE_LOSS) if k in test}
             self.publisher.publish(len(rows))
             save_final_figures(
                 self.dir,
-                self.publisher.codec,
+                self.publisher.frame.codec,
                 history_columns(rows, self.cfg.train.beta),
                 self.cfg.train.beta,
-                self.data.title,
-                self.test_images,
-                test_labels,
-                self.data.class_names,
-                stopper.best_epoch or None,
-                "its weights kept" if early else "the last epoch's weights kept",
+                TestImages(self.data.title, self.test_images, test_labels, self.data.class_names),
+                BestEpoch(stopper.best_epoch or None, "its weights kept" if early else "the last epoch's weights kept"),
             )
         except OSError as exc:
             self._save_failed(exc)

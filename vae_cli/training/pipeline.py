@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -12,27 +13,30 @@ from vae_cli.names import LABEL
 EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
 
 
-def train_pipeline(
-    source: np.ndarray | list[str],
-    batch_size: int,
-    seed: int,
-    first_epoch: int,
-    epochs: int,
-    binarize: str = "none",
-    shape: tuple[int, int, int] | None = None,
-    labels: np.ndarray | None = None,
-    classes: int = 0,
-) -> tf.data.Dataset:
-    """Batches for epochs ``first_epoch`` .. ``epochs - 1``, in one stream.
+@dataclass(frozen=True)
+class TrainingImages:
+    """What the training stream reads: ``source``, an in-memory image array (uint8, or float32 in [0, 1]) or a
+    list of image files decoded to ``shape`` as they are needed; with ``labels`` (a conditional model), their
+    classes, fed as one-hot rows of ``classes``; ``binarize`` as ``data.binarize``; and the first epoch to stream
+    (a resumed run's)."""
 
-    With ``labels`` (a conditional model), each element is ``{"image": x, "label": one-hot}``.
+    source: np.ndarray | list[str]
+    binarize: str = "none"
+    shape: tuple[int, int, int] | None = None
+    labels: np.ndarray | None = None
+    classes: int = 0
+    first_epoch: int = 0
 
-    ``source`` is an in-memory image array (uint8, or float32 in [0, 1]) or a list
-    of image files decoded to ``shape`` as they are needed. Each epoch's order,
+
+def train_pipeline(train: TrainingImages, batch_size: int, seed: int, epochs: int) -> tf.data.Dataset:
+    """Batches for epochs ``train.first_epoch`` .. ``epochs - 1``, in one stream.
+
+    With ``train.labels``, each element is ``{"image": x, "label": one-hot}``. Each epoch's order,
     and with ``dynamic`` binarization each batch's Bernoulli draw, is a stateless
     function of (seed, epoch, batch), so a run resumed at epoch k sees exactly the
     batches an uninterrupted run would have seen. Indices are shuffled, not images.
     """
+    source, binarize, shape, labels, classes = train.source, train.binarize, train.shape, train.labels, train.classes
     from_files = isinstance(source, list)
     count = len(source)
     seed = tf.constant(seed, tf.int64)
@@ -66,7 +70,7 @@ def train_pipeline(
             x = tf.cast(draw < x, tf.float32)
         return x if labels is None else {"image": x, LABEL: tf.one_hot(y, classes)}
 
-    epochs_ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    epochs_ds = tf.data.Dataset.range(train.first_epoch, epochs).flat_map(one_epoch)
     return epochs_ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 

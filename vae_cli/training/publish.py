@@ -7,6 +7,7 @@ epoch k is on disk. Each file is written atomically.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from vae_cli.figures.codec import Codec
@@ -21,25 +22,31 @@ from vae_cli.training.history import history_csv
 from vae_cli.training.setup import RunModels
 
 
+@dataclass(frozen=True)
+class EpochFrame:
+    """What each epoch's frame decodes (``samples``), with which models (``codec``), titled ``title`` and the epoch."""
+
+    samples: EpochSamples
+    codec: Codec
+    title: str
+
+
 class Publisher:
-    """Writes one run's epochs into its folder; ``saved_epoch`` is the epoch the checkpoint holds."""
+    """Writes one run's epochs into its folder: the ``(log, stopper)`` callbacks' state, the models and each
+    epoch's ``frame``; ``saved_epoch`` is the epoch the checkpoint holds."""
 
     def __init__(
         self,
         run_dir: Path,
         manifest: dict,
         models: RunModels,
-        log: EpochLog,
-        stopper: EarlyStopper,
-        samples: EpochSamples,
-        codec: Codec,
-        dataset_title: str,
-        latent_dim: int,
+        tracking: tuple[EpochLog, EarlyStopper],
+        frame: EpochFrame,
         saved_epoch: int,
     ) -> None:
         self.dir, self.manifest, self.models = run_dir, manifest, models
-        self.log, self.stopper, self.samples, self.codec = log, stopper, samples, codec
-        self.dataset_title, self.latent_dim = dataset_title, latent_dim
+        self.log, self.stopper = tracking
+        self.frame = frame
         self.saved_epoch = saved_epoch
         self.board: Board | None = None  # the TensorBoard log, when output.tensorboard is on
 
@@ -58,9 +65,8 @@ class Publisher:
     def on_epoch(self, epoch: int) -> None:
         training = self.models.training_copy
         self.models.float32_copy.vae.set_weights(training.vae.get_weights())
-        title = f"{self.dataset_title} · latent {self.latent_dim} · epoch {epoch}"
         path = epoch_samples_path(self.dir, epoch)
-        save_epoch_samples(self.codec, self.samples, path, title)
+        save_epoch_samples(self.frame.codec, self.frame.samples, path, f"{self.frame.title} · epoch {epoch}")
         if self.board is not None:
             self.board.add_image(epoch, path)
         self.publish(epoch)

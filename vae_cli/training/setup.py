@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from vae_cli import backend
 from vae_cli.config import Config
+from vae_cli.data.types import Data
+from vae_cli.kinds import kind_of
 from vae_cli.model.build import Models
 from vae_cli.training import checkpoint, distribution
 from vae_cli.training.checkpoint import Checkpoint
@@ -25,43 +27,31 @@ class RunModels:
 
 
 def build_run_models(
-    cfg: Config,
-    image_shape: tuple[int, int, int],
-    n_train: int,
-    precision: str,
-    state: Checkpoint | None,
-    checkpoint_path: str,
-    classes: int = 0,
+    cfg: Config, data: Data, precision: str, state: Checkpoint | None, checkpoint_path: str
 ) -> RunModels:
-    """Both copies, compiled, the training copy restored from ``state`` when resuming.
-
-    ``classes``: the number of classes, the size of a cvae's one-hot label.
-    """
+    """Both copies for ``data``'s images (and classes, for a conditional kind), compiled, the training copy
+    restored from ``state`` (saved at ``checkpoint_path``) when resuming."""
     backend.load()
     import keras
 
     from vae_cli.model.build import build_models
     from vae_cli.training.fitting import compile_vae, seed_everything
 
+    image_shape, n_train = data.image_shape, len(data.train)
+    classes = kind_of(cfg.model).label_size(data.class_names)
     seed_everything(cfg.train.seed)
     strategy_scope, _ = distribution.scope(cfg.train)
     keras.mixed_precision.set_global_policy(precision)
     try:
         with strategy_scope:
-            training_copy = build_models(cfg.model, image_shape, *_settings(cfg, classes))
+            training_copy = build_models(cfg.model, image_shape, cfg.train, classes)
             compile_vae(training_copy.vae, cfg.train, n_train)
             if state is not None:
                 checkpoint.restore(training_copy.vae, state, checkpoint_path)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    float32_copy = build_models(cfg.model, image_shape, *_settings(cfg, classes))
+    float32_copy = build_models(cfg.model, image_shape, cfg.train, classes)
     compile_vae(float32_copy.vae, cfg.train, n_train)
     if state is not None and state.best is not None:
         checkpoint.check_shapes(training_copy.vae.weights, state.best, "checkpoint best weights")
     return RunModels(training_copy, float32_copy)
-
-
-def _settings(cfg: Config, classes: int) -> tuple:
-    """``build_models``'s arguments after the image shape: beta, seed, classes, objective, samples."""
-    train = cfg.train
-    return train.beta, train.seed, classes, train.objective, train.samples

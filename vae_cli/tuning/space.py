@@ -35,7 +35,10 @@ from vae_cli.tuning import algorithms
 from vae_cli.tuning.algorithms import PRUNERS, SAMPLERS
 from vae_cli.yamlfile import parse_yaml
 
-OBJECTIVES = {"validation_loss": "the best validation -ELBO of the trial, in nats per image"}
+OBJECTIVES = {
+    "validation_loss": "the best validation score of the trial at beta 1, in nats per image: -ELBO (an iwae "
+    "trial: -IWAE bound; an ae: reconstruction)"
+}
 KINDS = ("choice", "uniform", "log_uniform", "int")
 TOP_KEYS = ("objective", "pruner", "sampler", "heartbeat_interval", "grace_period", "space")
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120

@@ -8,7 +8,6 @@ from the last completed epoch.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import socket
@@ -19,10 +18,12 @@ from typing import Any
 
 from vae_cli import backend
 from vae_cli.errors import ConfigError, RunError, VaeError
+from vae_cli.kinds import Score
 from vae_cli.runs import folder
 from vae_cli.runs.atomic import write_json
+from vae_cli.runs.history import read_history
 from vae_cli.training import checkpoint, run
-from vae_cli.tuning.outcomes import Surplus, TrialFailed, epoch_objective
+from vae_cli.tuning.outcomes import Surplus, TrialFailed
 from vae_cli.tuning.space import Space
 from vae_cli.tuning.study import OUTCOME, slots_ahead
 
@@ -89,7 +90,9 @@ class Objective:
             self._failed("invalid", str(exc))
         previous = frozen.user_attrs.get(RUN_DIR)
         resumable = previous and (Path(previous) / checkpoint.FILENAME).is_file()
-        reporter = EpochReporter(trial, set(frozen.intermediate_values))
+        # At beta 1 whatever the trial's beta, so that a search over beta cannot win by weighing the KL less.
+        score = Score.of_run(cfg.model, cfg.train, beta=1.0)
+        reporter = EpochReporter(trial, set(frozen.intermediate_values), score)
         hooks = run.Hooks(
             manifest={"tuning": self._manifest_entry(trial.number, frozen)},
             callbacks=[reporter],
@@ -112,8 +115,8 @@ class Objective:
         except KeyboardInterrupt:
             trial.set_user_attr(STOPPED, "interrupted")
             raise
-        rows = result.history or read_history(result.run_dir)
-        objectives = [epoch_objective(row) for row in rows]
+        rows = result.history or read_history(Path(result.run_dir) / folder.HISTORY)
+        objectives = [score.of(row) for row in rows]
         finite = [v for v in objectives if math.isfinite(v)]
         record.value = min(finite) if finite else math.nan
         record.epochs, record.seconds = len(rows), float(sum(row.get("seconds", 0.0) for row in rows))
@@ -149,15 +152,6 @@ class Objective:
         if self.record.run_dir:
             _note_outcome(self.record.run_dir, self.record)
         raise TrialFailed(message)
-
-
-def read_history(run_dir: str | Path) -> list[dict]:
-    """The run's history.csv as rows of numbers (a finished run that was not trained by this process)."""
-    try:
-        with open(Path(run_dir) / folder.HISTORY, encoding="utf-8", newline="") as f:
-            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
-    except (OSError, ValueError) as exc:
-        raise RunError(f"cannot read {Path(run_dir) / folder.HISTORY}: {exc}; the run folder is damaged") from None
 
 
 def _status(run_dir: str | Path) -> str | None:
