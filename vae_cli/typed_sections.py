@@ -1,5 +1,5 @@
 """Plain nested dicts checked against typed dataclass sections: each value against its type hint and
-its ``min``/``max`` metadata, unknown keys refused. Every error names the full dotted key, because a
+its ``min``/``max``/``choices`` metadata, unknown keys refused. Every error names the full dotted key, because a
 silently ignored typo costs a whole training run.
 """
 
@@ -48,9 +48,10 @@ def _check(key, value, hint, meta):
             return None
         (hint,) = [a for a in args if a is not type(None)]
         return _check(key, value, hint, meta)
-    if origin is Literal:
-        if value not in args:
-            choices = " | ".join(str(a) for a in args)
+    if origin is Literal or meta.get("choices"):  # choices: a callable, for names registered at run time
+        known = args if origin is Literal else meta["choices"]()
+        if value not in known:
+            choices = " | ".join(str(a) for a in known)
             raise ConfigError(f"{key}: must be one of {choices}, got {shown(value)}")
         return value
     if origin is list:

@@ -37,7 +37,7 @@ def train_pipeline(
     count = len(source)
     seed = tf.constant(seed, tf.int64)
     if from_files:
-        from vae_cli.data.userdata import decode_image
+        from vae_cli.data.imagefiles import decode_image
 
         paths = tf.constant(source)
         scale = 1.0 / 255.0
