@@ -17,7 +17,7 @@ import yaml
 
 from vae_cli import kinds, limits
 from vae_cli.errors import ConfigError, Fix, cut, shown
-from vae_cli.names import DATASET_KINDS, USER_DATASETS
+from vae_cli.sources import SOURCES
 from vae_cli.typed_sections import build_sections
 from vae_cli.yamlfile import parse_yaml, read_text_capped
 
@@ -38,8 +38,10 @@ def _list(default, *, min=None, max=None, help=""):
 
 @dataclass
 class DataConfig:
-    dataset: Literal[DATASET_KINDS] = _opt(
-        "mnist", help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)"
+    dataset: str = _opt(
+        "mnist",
+        choices=SOURCES.names,
+        help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)",
     )
     data_dir: str | None = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
     path: str | None = _opt(help="image_folder: folder of images (class sub-folders = labels); npz: the file")
@@ -234,7 +236,7 @@ def from_dict(raw: dict) -> Config:
 def _check_together(cfg):
     """Rules that involve more than one key."""
     data, train = cfg.data, cfg.train
-    if data.dataset in USER_DATASETS and not data.path:
+    if SOURCES.get(data.dataset).user_images and not data.path:
         raise ConfigError(f"data.path: required with data.dataset: {data.dataset} (the folder or .npz file to read)")
     if data.image_size is not None and len(data.image_size) != 2:
         raise ConfigError(f"data.image_size: must be [height, width], got {shown(data.image_size)}")

@@ -1,11 +1,7 @@
-"""Names shared by several layers of the package: dataset kinds and the models' layer names.
+"""Names shared by several layers of the package: the models' layer names and the export formats.
 
 A saved model is found again by these names, so they are defined once here.
 """
-
-MNIST_DATASETS = ("mnist", "fashion_mnist")  # read from IDX files or keras.datasets
-USER_DATASETS = ("image_folder", "npz")  # the user's own images; runs are named after the folder or file
-DATASET_KINDS = MNIST_DATASETS + USER_DATASETS
 
 ENCODER = "encoder"
 DECODER = "decoder"

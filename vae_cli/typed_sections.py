@@ -1,5 +1,5 @@
 """Plain nested dicts checked against typed dataclass sections: each value against its type hint and
-its ``min``/``max`` metadata, unknown keys refused. Every error names the full dotted key, because a
+its ``min``/``max``/``choices`` metadata, unknown keys refused. Every error names the full dotted key, because a
 silently ignored typo costs a whole training run.
 """
 
@@ -48,10 +48,12 @@ def _check(key, value, hint, meta):
             return None
         (hint,) = [a for a in args if a is not type(None)]
         return _check(key, value, hint, meta)
-    if origin is Literal:
-        return _choice(key, value, args)
-    if meta.get("choices"):
-        return _choice(key, value, meta["choices"]())
+    if origin is Literal or meta.get("choices"):  # choices: a callable, for names registered at run time
+        known = args if origin is Literal else meta["choices"]()
+        if value not in known:
+            choices = " | ".join(str(a) for a in known)
+            raise ConfigError(f"{key}: must be one of {choices}, got {shown(value)}")
+        return value
     if origin is list:
         if not isinstance(value, list) or not value:
             raise ConfigError(f"{key}: must be a non-empty list, got {_describe(value)}")
@@ -75,12 +77,6 @@ def _check(key, value, hint, meta):
     if hint is str and len(value) > limits.MAX_TEXT:
         raise ConfigError(f"{key}: at most {limits.MAX_TEXT} characters, got {_describe(value)}")
     _check_range(key, value, meta)
-    return value
-
-
-def _choice(key, value, choices):
-    if isinstance(value, (list, dict)) or value not in choices:
-        raise ConfigError(f"{key}: must be one of {' | '.join(str(c) for c in choices)}, got {shown(value)}")
     return value
 
 

@@ -38,7 +38,7 @@ def mnist_classifier(data_dir: str | None, epochs: int = 3, seed: int = 0) -> tu
     from vae_cli.data import mnist
     from vae_cli.data.types import to_float
 
-    data = mnist.load(DataConfig(data_dir=data_dir))
+    data = mnist.MNIST.read(DataConfig(data_dir=data_dir))
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [

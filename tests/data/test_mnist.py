@@ -7,7 +7,7 @@ from conftest import write_dataset, write_idx
 from vae_cli.cli.report import error_text
 from vae_cli.config import DataConfig
 from vae_cli.data.load import load_data
-from vae_cli.data.mnist import find_dataset_folder, read_idx
+from vae_cli.data.mnist import FASHION_MNIST, read_idx
 from vae_cli.data.types import to_float
 from vae_cli.errors import DataError
 
@@ -134,7 +134,7 @@ def test_keras_loader_is_used_without_a_folder(monkeypatch):
 
 def test_find_dataset_folder_prefers_the_folder_itself(tmp_path):
     write_dataset(tmp_path, train=4, test=4)
-    assert find_dataset_folder(tmp_path, "fashion_mnist") == tmp_path
+    assert FASHION_MNIST.find_folder(tmp_path) == tmp_path
 
 
 def idx_header(*shape):

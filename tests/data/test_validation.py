@@ -24,7 +24,7 @@ def rows(images):
 
 
 def test_validation_images_come_out_of_the_training_images(idx_dir):
-    full = mnist.load(DataConfig(data_dir=str(idx_dir))).train  # the file's 500 training images
+    full = mnist.MNIST.read(DataConfig(data_dir=str(idx_dir))).train  # the file's 500 training images
     data = load(idx_dir, validation_size=60)
     assert (len(data.train), len(data.validation), len(data.test)) == (440, 60, 40)
     assert data.splits() == {"train": 440, "validation": 60, "test": 40}

@@ -1,1 +1,1 @@
-"""Datasets: the shared types, MNIST and Fashion-MNIST, the user's own images, and the dispatcher."""
+"""Datasets: the shared types and the data sources (MNIST and Fashion-MNIST, the user's own images)."""

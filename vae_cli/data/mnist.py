@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST: the original IDX files from a local folder, or the Keras loaders."""
+"""The data sources MNIST and Fashion-MNIST: the original IDX files from a local folder, or the Keras loaders."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from vae_cli.config import DataConfig
 from vae_cli.data.types import Data, Split
+from vae_cli.data.validation import hold_out
 from vae_cli.errors import DataError, Fix
 from vae_cli.limits import MAX_IDX_BYTES
 
@@ -24,61 +26,85 @@ DIGITS = [str(i) for i in range(10)]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    title: str
-    folders: tuple[str, ...]  # sub-folder names accepted under a parent data folder
-    class_names: list[str]
-
-
-DATASETS = {
-    "mnist": DatasetInfo("MNIST", ("mnist",), DIGITS),
-    "fashion_mnist": DatasetInfo("Fashion-MNIST", ("fashion-mnist", "fashion_mnist"), FASHION),
-}
-
 IDX_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 
-def load(data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test")) -> Data:
-    """The configured MNIST-like dataset; the splits not asked for are empty."""
-    name = data_cfg.dataset
-    folder = local_folder(data_cfg)
-    if folder is not None:
-        folder = find_dataset_folder(folder, name)
-        loaded = {s: read_idx_split(folder, s) for s in splits}
-        source = str(folder)
-    else:
-        loaded = _keras_load(name)
-        source = "keras"
-    empty = Split(np.zeros((0, *IMAGE_SHAPE), np.uint8), np.zeros((0,), np.int64))
-    train = loaded.get("train", empty) if "train" in splits else empty
-    test = loaded.get("test", empty) if "test" in splits else empty
-    info = DATASETS[name]
-    return Data(name, info.title, info.class_names, train, test, source, IMAGE_SHAPE)
+@dataclass(frozen=True)
+class IdxSource:
+    """A dataset of 28x28 grey images in IDX files, read from a local folder, else with keras.datasets.
+
+    Its validation split is held out of its training images, never its test set.
+    """
+
+    name: str
+    title: str
+    folders: tuple[str, ...]  # sub-folder names accepted under a parent data folder
+    class_names: list[str]
+    keras_dataset: str  # its loader in keras.datasets
+    user_images: ClassVar[bool] = False
+
+    def load(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test"), seed: int = 0) -> Data:
+        """The dataset with ``data.validation_size`` of its training images, drawn with ``seed``, held out."""
+        return hold_out(self.read(data_cfg, splits), data_cfg.validation_size, seed)
+
+    def local_folder(self, data_cfg: DataConfig) -> Path | None:
+        folder = data_cfg.data_dir or os.environ.get(ENV_DATA_DIR) or None
+        return Path(folder).expanduser() if folder else None
+
+    def read(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test")) -> Data:
+        """The dataset as its files hold it, nothing held out; the splits not asked for are empty."""
+        folder = self.local_folder(data_cfg)
+        if folder is not None:
+            folder = self.find_folder(folder)
+            loaded = {s: read_idx_split(folder, s) for s in splits}
+            source = str(folder)
+        else:
+            loaded = self._keras_load()
+            source = "keras"
+        empty = Split(np.zeros((0, *IMAGE_SHAPE), np.uint8), np.zeros((0,), np.int64))
+        train = loaded.get("train", empty) if "train" in splits else empty
+        test = loaded.get("test", empty) if "test" in splits else empty
+        return Data(self.name, self.title, self.class_names, train, test, source, IMAGE_SHAPE)
+
+    def find_folder(self, folder: Path) -> Path:
+        """``folder`` itself if it holds the IDX files, else its sub-folder for this dataset."""
+        candidates = [folder] + [folder / sub for sub in self.folders]
+        for candidate in candidates:
+            if _idx_path(candidate, IDX_NAMES["train"][0]) or _idx_path(candidate, IDX_NAMES["test"][0]):
+                return candidate
+        if not folder.is_dir():
+            hint = "set data.data_dir or $VAE_DATA_DIR to an existing folder"
+            raise DataError(f"data folder {folder} does not exist; {hint}")
+        subs = " or ".join(f"{folder / s}" for s in self.folders)
+        raise DataError(
+            f"no {self.title} IDX files (train-images-idx3-ubyte[.gz] ...) in {folder} or {subs}; "
+            "point data.data_dir or $VAE_DATA_DIR at the folder that holds them"
+        )
+
+    def _keras_load(self):
+        from vae_cli import backend
+
+        backend.load()
+        import keras
+
+        try:
+            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, self.keras_dataset).load_data()
+        except Exception as exc:  # the loaders raise anything from URLError to ValueError
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"could not load {self.title} with keras.datasets ({reason})", Fix("data_dir")) from None
+        return {
+            "train": Split(x_train[..., None], y_train.astype(np.int64)),
+            "test": Split(x_test[..., None], y_test.astype(np.int64)),
+        }
 
 
-def local_folder(data_cfg: DataConfig) -> Path | None:
-    folder = data_cfg.data_dir or os.environ.get(ENV_DATA_DIR) or None
-    return Path(folder).expanduser() if folder else None
-
-
-def find_dataset_folder(folder: Path, name: str) -> Path:
-    """``folder`` itself if it holds the IDX files, else its sub-folder for ``name``."""
-    candidates = [folder] + [folder / sub for sub in DATASETS[name].folders]
-    for candidate in candidates:
-        if _idx_path(candidate, IDX_NAMES["train"][0]) or _idx_path(candidate, IDX_NAMES["test"][0]):
-            return candidate
-    if not folder.is_dir():
-        hint = "set data.data_dir or $VAE_DATA_DIR to an existing folder"
-        raise DataError(f"data folder {folder} does not exist; {hint}")
-    subs = " or ".join(f"{folder / s}" for s in DATASETS[name].folders)
-    raise DataError(
-        f"no {DATASETS[name].title} IDX files (train-images-idx3-ubyte[.gz] ...) in {folder} or {subs}; "
-        "point data.data_dir or $VAE_DATA_DIR at the folder that holds them"
-    )
+MNIST = IdxSource("mnist", "MNIST", ("mnist",), DIGITS, "mnist")
+FASHION_MNIST = IdxSource(
+    "fashion_mnist", "Fashion-MNIST", ("fashion-mnist", "fashion_mnist"), FASHION, "fashion_mnist"
+)
 
 
 def _idx_path(folder, stem):
@@ -153,23 +179,3 @@ def _read_idx_stream(stream, path, file_size):
             f"{path} has {has} bytes but its header {shape} needs {expected}; the file is truncated or corrupt"
         )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
-
-
-def _keras_load(name):
-    from vae_cli import backend
-
-    backend.load()
-    import keras
-
-    loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
-    try:
-        (x_train, y_train), (x_test, y_test) = loader.load_data()
-    except Exception as exc:  # the loaders raise anything from URLError to ValueError
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(
-            f"could not load {DATASETS[name].title} with keras.datasets ({reason})", Fix("data_dir")
-        ) from None
-    return {
-        "train": Split(x_train[..., None], y_train.astype(np.int64)),
-        "test": Split(x_test[..., None], y_test.astype(np.int64)),
-    }

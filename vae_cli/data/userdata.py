@@ -1,4 +1,4 @@
-"""The user's own images: a folder of image files, or an .npz of arrays.
+"""The data sources of the user's own images: a folder of image files, or an .npz of arrays.
 
 A folder's training images are listed, not loaded: the input pipeline streams
 them from disk every epoch, so the dataset need not fit in memory. Its held-out
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vae_cli.config import DataConfig
+from vae_cli.data.imagefiles import decode_files
 from vae_cli.data.npzfile import read_arrays
 from vae_cli.data.types import Data, Split, check_image_shape
 from vae_cli.errors import DataError, cut
@@ -24,10 +24,36 @@ SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
-def load(data_cfg: DataConfig, seed: int = 0) -> Data:
-    if data_cfg.dataset == "npz":
+class _UserImages:
+    """The user's own images at ``data.path``: titled and labelled by what is read there."""
+
+    title = None
+    class_names = None
+    user_images = True
+
+    def local_folder(self, data_cfg: DataConfig) -> Path | None:
+        return None  # data.path says where
+
+
+class ImageFolder(_UserImages):
+    """A folder of image files, one class per sub-folder; its training images are streamed from disk."""
+
+    name = "image_folder"
+
+    def load(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test"), seed: int = 0) -> Data:
+        return load_folder(data_cfg, seed)
+
+
+class Npz(_UserImages):
+    """An .npz of x_train (and y_train, x_test, y_test) arrays."""
+
+    name = "npz"
+
+    def load(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test"), seed: int = 0) -> Data:
         return load_npz(data_cfg, seed)
-    return load_folder(data_cfg, seed)
+
+
+IMAGE_FOLDER, NPZ = ImageFolder(), Npz()
 
 
 # -------------------------------------------------------------------- folders
@@ -93,7 +119,7 @@ def load_folder(data_cfg: DataConfig, seed: int) -> Data:
     train = Split(None, labels[train_idx], [files[i] for i in train_idx])
     source = str(Path(data_cfg.path).expanduser())
     rule = _held_rule(len(test_files), len(files), data_cfg.validation_split, seed)
-    return Data("image_folder", Path(source).name, class_names, train, test, source, shape, split_rule=rule)
+    return Data(ImageFolder.name, Path(source).name, class_names, train, test, source, shape, split_rule=rule)
 
 
 def _held_rule(held, count, fraction, seed):
@@ -109,28 +135,6 @@ def _split(count, fraction, seed):
     order = np.random.default_rng(seed).permutation(count)
     held = min(count - 1, max(1, round(count * fraction)))
     return np.sort(order[held:]), np.sort(order[:held])
-
-
-def decode_image(path: Any, shape: tuple[int, int, int]) -> Any:
-    """One file -> (H, W, C) float32 in [0, 255], rounded: the same path for training and testing."""
-    import tensorflow as tf
-
-    image = tf.io.decode_image(tf.io.read_file(path), channels=shape[2], expand_animations=False)
-    image = tf.image.resize(tf.cast(image, tf.float32), shape[:2], antialias=True)
-    return tf.clip_by_value(tf.round(image), 0.0, 255.0)
-
-
-def decode_files(files: list[str], shape: tuple[int, int, int]) -> np.ndarray:
-    from vae_cli import backend
-
-    tf = backend.load()
-    ds = tf.data.Dataset.from_tensor_slices(files).map(lambda p: decode_image(p, shape), tf.data.AUTOTUNE).batch(256)
-    try:
-        return np.concatenate([batch.numpy().astype(np.uint8) for batch in ds])
-    except tf.errors.OpError as exc:
-        raise DataError(
-            f"cannot decode an image under {Path(files[0]).parent.parent}: {exc.message.splitlines()[0]}"
-        ) from None
 
 
 # ------------------------------------------------------------------------ npz
@@ -154,7 +158,7 @@ def load_npz(data_cfg: DataConfig, seed: int) -> Data:
     n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
     names = [str(i) for i in range(n_classes)]
     train, test = Split(x_train, y_train), Split(x_test, y_test)
-    return Data("npz", path.stem, names, train, test, str(path), x_train.shape[1:], split_rule=rule)
+    return Data(Npz.name, path.stem, names, train, test, str(path), x_train.shape[1:], split_rule=rule)
 
 
 def _images(x, path, key):

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from vae_cli import config as config_mod
 from vae_cli.config import Config, DataConfig, OutputConfig
-from vae_cli.data.mnist import local_folder
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, MANIFEST, METRICS, RUNNING, read_manifest  # noqa: F401 (METRICS: a name of the folder)
+from vae_cli.sources import SOURCES
 
 CONFIG = "config.yaml"
 ENCODER, DECODER, VAE = "encoder.h5", "decoder.h5", "vae.h5"
@@ -212,6 +212,6 @@ def data_config_for_run(cfg: Config, manifest: dict, data_dir: str | None = None
     if data_dir:
         return dataclasses.replace(cfg.data, data_dir=data_dir)
     recorded = manifest["dataset"].get("source", "keras")
-    if local_folder(cfg.data) is None and recorded != "keras" and Path(recorded).is_dir():
+    if SOURCES.get(cfg.data.dataset).local_folder(cfg.data) is None and recorded != "keras" and Path(recorded).is_dir():
         return dataclasses.replace(cfg.data, data_dir=recorded)
     return cfg.data

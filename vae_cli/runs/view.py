@@ -11,13 +11,14 @@ import numpy as np
 
 from vae_cli import backend
 from vae_cli.data.load import load_data
-from vae_cli.data.mnist import DATASETS
+from vae_cli.data.source import DataSource
 from vae_cli.data.types import Data, Split, prepare
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import RunError
 from vae_cli.kinds import ModelKind, kind_of
 from vae_cli.runs import folder, records
 from vae_cli.runs.modelfile import load_model
+from vae_cli.sources import SOURCES
 
 
 class RunView:
@@ -69,14 +70,16 @@ class RunView:
         return model
 
     @property
+    def source(self) -> DataSource:
+        return SOURCES.get(self.cfg.data.dataset)
+
+    @property
     def class_names(self) -> list[str]:
-        known = DATASETS.get(self.cfg.data.dataset)  # the user's own images have only what run.json says
-        return self.manifest["dataset"].get("class_names") or (known.class_names if known else [])
+        return self.manifest["dataset"].get("class_names") or self.source.class_names or []
 
     @property
     def dataset_title(self) -> str:
-        known = DATASETS.get(self.cfg.data.dataset)
-        return self.manifest["dataset"].get("title") or (known.title if known else self.cfg.data.dataset)
+        return self.manifest["dataset"].get("title") or self.source.title or self.cfg.data.dataset
 
     @property
     def epochs(self) -> int:
@@ -94,7 +97,7 @@ class RunView:
         split = getattr(self.load((name,)), name)
         keep = np.arange(len(split)) if pick is None else pick(len(split))
         if split.images is None:  # a streamed training folder: decode the chosen files now
-            from vae_cli.data.userdata import decode_files
+            from vae_cli.data.imagefiles import decode_files
 
             records.required(self.manifest, self.dir, "dataset.image_shape")
             images = decode_files([split.files[i] for i in keep], tuple(self.manifest["dataset"]["image_shape"]))

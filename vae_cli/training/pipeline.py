@@ -41,7 +41,7 @@ def train_pipeline(train: TrainingImages, batch_size: int, seed: int, epochs: in
     count = len(source)
     seed = tf.constant(seed, tf.int64)
     if from_files:
-        from vae_cli.data.userdata import decode_image
+        from vae_cli.data.imagefiles import decode_image
 
         paths = tf.constant(source)
         scale = 1.0 / 255.0

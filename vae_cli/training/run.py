@@ -20,11 +20,11 @@ from vae_cli.data.load import load_data
 from vae_cli.data.types import check_splits
 from vae_cli.errors import Fix, Interrupted, RunError, Terminated, VaeError
 from vae_cli.model.size import check_buildable
-from vae_cli.names import USER_DATASETS
 from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import write_json, write_text
 from vae_cli.runs.lock import RunLock
 from vae_cli.runs.records import COMPLETE, FAILED, INTERRUPTED, RUNNING
+from vae_cli.sources import SOURCES
 from vae_cli.training import checkpoint, distribution
 from vae_cli.training.loop import RunLoop, TrainResult, stopped_by
 from vae_cli.training.manifest import new_manifest
@@ -50,9 +50,8 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks 
     check_buildable(cfg.model, data.image_shape)
     kinds.check_data(cfg.model, data.image_shape, data.class_names, data.source)
     manifest = new_manifest(cfg, data, argv) | hooks.manifest
-    run_dir = folder.create_run_dir(
-        cfg.output, folder.plain_name(data.title) if data.name in USER_DATASETS else data.name
-    )
+    named_after_path = SOURCES.get(cfg.data.dataset).user_images  # the folder or file read, else the dataset
+    run_dir = folder.create_run_dir(cfg.output, folder.plain_name(data.title) if named_after_path else data.name)
     with RunLock(run_dir):
         write_text(run_dir / folder.CONFIG, "# Resolved configuration of this run.\n" + dump_yaml(cfg))
         write_json(run_dir / folder.MANIFEST, manifest)
