@@ -6,8 +6,8 @@ import io
 import pytest
 
 from vae_cli import defaults
+from vae_cli.cli.commands.evaluate import ESTIMATE_AFTER, EvaluationProgress
 from vae_cli.cli.parser import build_parser
-from vae_cli.cli.run_commands import ESTIMATE_AFTER, EvaluationProgress
 
 
 class Log(io.StringIO):

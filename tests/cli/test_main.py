@@ -252,9 +252,9 @@ def test_broken_decoder_is_reported(capsys, trained, tmp_path):
 
 def test_sigterm_outside_training_is_one_line_and_exit_143():
     script = (
-        "import time; from vae_cli.cli import main as m\n"
+        "import time; from vae_cli.cli import main as m; from vae_cli.cli.commands import show\n"
         "def busy(args):\n    print('busy', flush=True); time.sleep(600)\n"
-        "m._HANDLERS['show'] = busy\nraise SystemExit(m.main(['show']))\n"
+        "show.run = busy\nraise SystemExit(m.main(['show']))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "busy"

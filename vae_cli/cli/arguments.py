@@ -94,50 +94,60 @@ def latent_span(text: str) -> float:
     return value
 
 
-def add_parser(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, formatter_class=Formatter, help=help, description=description)
+def add_parser(sub: Any, name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, formatter_class=Formatter, help=help, description=description, epilog=epilog)
     p.set_defaults(command=name)
     return p
 
 
-def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data: bool = True) -> None:
-    parser.add_argument(
+JSON_HELP = "print one JSON document on stdout instead of text; progress and messages go to stderr"
+RUNS_HELP = "where to look for runs"
+DATA_DIR_HELP = "folder with the dataset's IDX files (= data.data_dir)"
+
+
+def add_run(parser: argparse.ArgumentParser) -> argparse.Action:
+    return parser.add_argument(
         "--run",
         metavar="DIR",
         default=None,
         help="run folder to use (default: the most recent run under --output-dir)",
     )
-    parser.add_argument("--output-dir", metavar="DIR", default=defaults.OUTPUT_DIR, help="where to look for runs")
+
+
+def add_output_dir(
+    parser: argparse.ArgumentParser, help: str = RUNS_HELP, default: str | None = defaults.OUTPUT_DIR
+) -> argparse.Action:
+    return parser.add_argument("--output-dir", metavar="DIR", default=default, help=help)
+
+
+def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> argparse.Action:
+    return parser.add_argument("--data-dir", metavar="DIR", default=None, help=help)
+
+
+def add_set(parser: argparse.ArgumentParser, help: str) -> argparse.Action:
+    """``--set KEY=VALUE``, repeatable, into ``args.overrides``; ``options.config_overrides`` reads it."""
+    return parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides", help=help)
+
+
+def add_json(parser: argparse.ArgumentParser, help: str = JSON_HELP) -> argparse.Action:
+    return parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data: bool = True) -> None:
+    """``--run``, ``--output-dir``, then ``--out`` (where the command draws) and ``--data-dir`` (where it reads data)."""
+    add_run(parser)
+    add_output_dir(parser)
     if out_default:
         parser.add_argument(
             "--out", metavar="FILE", default=None, help=f"PNG, PDF or SVG file to write (default: {out_default})"
         )
     if data:
-        parser.add_argument(
-            "--data-dir",
-            metavar="DIR",
-            default=None,
-            help="folder with the dataset's IDX files (default: as for the run, or the folder it was trained from)",
+        add_data_dir(
+            parser, "folder with the dataset's IDX files (default: as for the run, or the folder it was trained from)"
         )
 
 
 def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--seed", metavar="N", type=int_between(0, MAX_SEED), default=defaults.SEED, help=f"seed that picks {what}"
-    )
-
-
-def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON document on stdout instead of text; progress and messages go to stderr",
-    )
-
-
-def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
-    """``--set KEY=VALUE`` (repeatable) and ``--data-dir``, the config overrides of a command that trains."""
-    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides", help=help)
-    parser.add_argument(
-        "--data-dir", metavar="DIR", default=None, help="folder with the dataset's IDX files (= data.data_dir)"
     )

@@ -12,14 +12,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from vae_cli.cli import (
-    catalog_commands,
-    export_commands,
-    figure_commands,
-    run_commands,
-    training_commands,
-    tuning_commands,
-)
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
 from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError
@@ -28,21 +20,6 @@ EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable m
 EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 EXIT_TERMINATED = 143  # SIGTERM (kill, docker stop, Slurm, systemd), as shells report it
-
-_HANDLERS = {
-    "train": training_commands.train,
-    "sample": figure_commands.sample,
-    "plot-latent": figure_commands.plot_latent,
-    "reconstruct": figure_commands.reconstruct,
-    "interpolate": figure_commands.interpolate,
-    "traverse": figure_commands.traverse,
-    "evaluate": run_commands.evaluate,
-    "show": run_commands.show,
-    "list": catalog_commands.list_runs,
-    "compare": catalog_commands.compare,
-    "export": export_commands.export,
-    "tune": tuning_commands.tune,
-}
 
 
 def exit_code(exc: VaeError) -> int:
@@ -71,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: Any) -> int:
     try:
-        return _HANDLERS[args.command](args)
+        return args.handler(args)
     except VaeError as exc:
         kind = "" if isinstance(exc, Interrupted) else "error: "
         print(f"vae {args.command}: {kind}{error_text(exc)}", file=sys.stderr)

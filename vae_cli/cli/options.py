@@ -1,5 +1,6 @@
-"""The flags whose text needs parsing (``--range``, ``--dims``, ``--out``, ``--set``), and the one map
-from a core function's parameter to the flag that sets it."""
+"""The flags whose text needs parsing (``--range``, ``--dims``, ``--out``, ``--set``), the config overrides
+that ``--set``, ``--data-dir`` and ``--output-dir`` make, and the one map from a core function's parameter to
+the flag that sets it."""
 
 from __future__ import annotations
 
@@ -115,3 +116,13 @@ def set_override(item: str) -> tuple[str, Any]:
     if not dot or "." in name:
         raise ConfigError(f"--set {cut(key)}: keys are SECTION.NAME, for example train.epochs")
     return key, parse_yaml(text, f"--set {cut(key)}")
+
+
+def config_overrides(args: Any) -> list[tuple[str, Any, str]]:
+    """``--set`` items, then ``--data-dir`` and ``--output-dir``, as (dotted key, value, the flag that set it)."""
+    found = [(*set_override(item), "--set") for item in args.overrides]
+    if args.data_dir:
+        found.append(("data.data_dir", args.data_dir, "--data-dir"))
+    if args.output_dir:  # where the run folders (or the study's folder) go
+        found.append(("output.dir", args.output_dir, "--output-dir"))
+    return found

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from vae_cli.cli.report import duration
+from vae_cli.cli.tables import table
 
 
 def _where(path: str | None) -> str:
@@ -54,17 +55,16 @@ def print_findings(found: Any, trials: int | None) -> None:
     print(f"\nStudy {found.name} ({found.storage}): {total} trials finished ({parts or 'none yet'})")
     keys = list(dict.fromkeys(key for row in found.rows for key in row.params))
     header = ["trial", "state", *keys, "-ELBO", "epochs", "seconds", "run folder"]
-    table = [header]
+    rows = []
     for row in found.rows:
         state = row.state + (f" -> {row.rerun_as}" if row.rerun_as is not None else "")
         state += f" (of {row.retry_of})" if row.retry_of is not None else ""
         value = f"{row.value:.2f}" if row.value is not None and math.isfinite(row.value) else "-"
         seconds = f"{row.seconds:.0f}" if row.seconds is not None else "-"
         cells = [str(row.number), state, *(_value(row.params.get(k)) for k in keys), value]
-        table.append(cells + [_value(row.epochs), seconds, _where(row.run_dir)])
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
-        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
+        rows.append(cells + [_value(row.epochs), seconds, _where(row.run_dir)])
+    for line in table(header, rows, [False] * len(header)):
+        print("  " + line)
     if found.best is not None:
         best = found.best
         print(f"\nBest: trial {best.number}, validation -ELBO {best.value:.2f} nats per image, {_where(best.run_dir)}")

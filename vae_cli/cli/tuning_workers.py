@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from vae_cli.cli.tuning_flags import worker_flags
+
 
 def cores() -> int:
     try:
@@ -23,19 +25,10 @@ def cores() -> int:
 
 
 def worker_command(args: argparse.Namespace, study: str, storage: str, threads: int, started: float) -> list[str]:
-    command = [sys.executable, "-m", "vae_cli", "tune", "--space", args.space, "--trials", str(args.trials)]
-    command += ["--study", study, "--storage", storage, "--worker-threads", str(threads)]
-    if args.config:
-        command += ["--config", args.config]
-    for item in args.overrides:
-        command += ["--set", item]
-    if args.data_dir:
-        command += ["--data-dir", args.data_dir]
-    if args.output_dir:
-        command += ["--output-dir", args.output_dir]
-    if args.timeout:
-        command += ["--timeout", str(max(0.001, args.timeout - (time.monotonic() - started)))]
-    return command
+    given = {"study": study, "storage": storage, "worker_threads": threads}
+    if args.timeout:  # what is left of it
+        given["timeout"] = max(0.001, args.timeout - (time.monotonic() - started))
+    return [sys.executable, "-m", "vae_cli", "tune", *worker_flags(args, given)]
 
 
 def run_workers(args: argparse.Namespace, study: str, storage: str, started: float) -> int:

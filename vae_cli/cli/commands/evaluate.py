@@ -1,4 +1,4 @@
-"""Commands that report on a run: ``evaluate`` (test-set likelihoods) and ``show`` (its summary)."""
+"""``vae evaluate``: a run's test-set likelihoods, with the time it will take and its progress on stderr."""
 
 from __future__ import annotations
 
@@ -10,11 +10,73 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from vae_cli import defaults, limits
 from vae_cli.cli import options, report
-from vae_cli.cli.figure_commands import run_view
+from vae_cli.cli.arguments import add_json, add_parser, add_run_args, add_seed, count_or_all, int_between
+from vae_cli.cli.chosen_run import run_view
 
 ESTIMATE_AFTER = 2.0  # seconds of evaluation (after the first, tracing chunk) the time estimate rests on
 LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is a log, not a terminal
+
+
+def add(sub: Any) -> None:
+    p = add_parser(
+        sub,
+        "evaluate",
+        "test-set -ELBO, importance-weighted NLL, KL per dimension, active units",
+        "Measure a run on the test set in nats per image (beta = 1 whatever the training beta), record\n"
+        "the numbers in the run's metrics.json and draw the KL of each latent dimension. The defaults\n"
+        "take minutes; the time is estimated on stderr after a first chunk. For published comparisons:\n"
+        "--k 5000 --limit all.",
+    )
+    p.add_argument(
+        "--k",
+        metavar="K",
+        type=int_between(0, limits.MAX_K),
+        default=defaults.EVALUATE_K,
+        help=f"importance samples per image for the NLL, at most {limits.MAX_K:,} (0: skip the NLL)",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="S",
+        type=int_between(1, limits.MAX_SAMPLES),
+        default=defaults.EVALUATE_SAMPLES,
+        help=f"Monte Carlo samples of z per image for the ELBO, at most {limits.MAX_SAMPLES:,}",
+    )
+    p.add_argument(
+        "--binarize",
+        choices=["none", "static", "dynamic"],
+        default=None,
+        help="test-data treatment (default: as the run was trained)",
+    )
+    p.add_argument(
+        "--limit",
+        metavar="N",
+        type=count_or_all,
+        default=defaults.EVALUATE_LIMIT,
+        help=f"only the first N test images; 'all': the whole test set, as papers report "
+        f"(default: {defaults.EVALUATE_LIMIT})",
+    )
+    add_seed(p, "the Monte Carlo samples")
+    add_run_args(p, "kl-per-dim.png, or kl-per-dim-<options>.png, in the run folder")
+    add_json(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vae_cli.figures.from_run import kl_per_dim
+    from vae_cli.runs.evaluation import evaluate_run
+
+    out = options.out_path(args.out)  # a bad --out fails before an evaluation of minutes
+    view = run_view(args)
+    progress = EvaluationProgress(args.k)
+    evaluation = evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed, progress)
+    if args.json:
+        return report.print_json(report.evaluation_record(view.dir, evaluation))
+    report.print_evaluation(view.dir, evaluation)
+    if evaluation.metrics is None:  # an autoencoder: no KL to chart
+        return 0
+    return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
 
 
 class EvaluationProgress:
@@ -73,33 +135,3 @@ class _LogLines:
 
     def flush(self) -> None:
         self.stream.flush()
-
-
-def evaluate(args: argparse.Namespace) -> int:
-    from vae_cli.figures.from_run import kl_per_dim
-    from vae_cli.runs.evaluation import evaluate_run
-
-    out = options.out_path(args.out)  # a bad --out fails before an evaluation of minutes
-    view = run_view(args)
-    progress = EvaluationProgress(args.k)
-    evaluation = evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed, progress)
-    if args.json:
-        return report.print_json(report.evaluation_record(view.dir, evaluation))
-    report.print_evaluation(view.dir, evaluation)
-    if evaluation.metrics is None:  # an autoencoder: no KL to chart
-        return 0
-    return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
-
-
-def show(args: argparse.Namespace) -> int:
-    from vae_cli.runs.folder import resolve_run
-    from vae_cli.runs.summary import summary_lines, summary_record
-
-    found = resolve_run(args.run, args.output_dir, trained=False)
-    report.print_notes(args.command, found.notes)
-    record = summary_record(found.dir)
-    if args.json:
-        return report.print_json(record)
-    for line in summary_lines(record):
-        print(line)
-    return 0

@@ -6,16 +6,45 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vae_cli import defaults
 from vae_cli.cli import options, tuning_report
+from vae_cli.cli.arguments import add_parser
+from vae_cli.cli.tuning_flags import add_flags, refused_by_show
 from vae_cli.errors import ConfigError, Fix, RunError
 
-_SEARCH_ONLY = ("config", "space", "trials", "timeout", "set", "data_dir")
+DESCRIPTION = """\
+Search hyperparameters with Optuna. Each trial is an ordinary run folder under
+<output.dir>/<study>/; the study lives in a storage that any number of vae tune
+processes, on any number of machines, can share.
+
+  vae tune --config configs/mnist.yaml --space configs/tune_mnist.yaml --trials 30 --workers 2
+  vae tune --show"""
 
 
-def tune(args: argparse.Namespace) -> int:
+def add(sub: Any) -> None:
+    p = add_parser(sub, "tune", "search hyperparameters: many trials, each an ordinary run folder", DESCRIPTION)
+    add_flags(p)
+    p.set_defaults(handler=run)
+
+
+@dataclass(frozen=True)
+class Search:
+    """The study this process works on, with what its trials start from."""
+
+    study: Any
+    space: Any
+    base: Any  # the config every trial starts from
+    name: str
+    url: str
+    folder: Path
+    started: float  # time.monotonic() as the command began
+
+
+def run(args: argparse.Namespace) -> int:
     if args.show:
         return show(args)
     started = time.monotonic()
@@ -30,24 +59,20 @@ def tune(args: argparse.Namespace) -> int:
         raise ConfigError("--space FILE is needed: the search space (see the README, Tuning)")
     if not args.trials:
         raise ConfigError("--trials N is needed: the study's total number of trials")
-    overrides = [options.set_override(item) for item in args.overrides]
-    if args.data_dir:
-        overrides.append(("data.data_dir", args.data_dir))
-    if args.output_dir:  # as for vae train: where the study's folder goes
-        overrides.append(("output.dir", args.output_dir))
+    overrides = options.config_overrides(args)
     base = load_config(args.config, overrides)
     space = read_space(args.space, base)
     searched = {d.key for d in space.dimensions}
-    both = [key for key, _ in overrides if key in searched]
+    both = [key for key, *_ in overrides if key in searched]
     if both:
         raise ConfigError(f"--set {both[0]}: the space file searches this key; drop one of the two")
     name = study_mod.check_name(args.study or plain_name(Path(args.space).stem))
     url = args.storage or study_mod.default_storage(base.output.dir, name)
     storage = study_mod.open_storage(url, space)
     study = study_mod.open_study(storage, name, space, base, base.output.dir)
-    folder = study_mod.study_folder(base.output.dir, name)
+    search = Search(study, space, base, name, url, study_mod.study_folder(base.output.dir, name), started)
     if args.worker_threads is not None:  # one of the processes that --workers started
-        _work(args, study, space, base, name, url, folder, started)
+        _work(args, search)
         return 0
     workers = f"{args.workers} workers" if args.workers > 1 else "1 worker"
     print(f"Study {name} in {study_mod.shown(url)}: {args.trials} trials in all; {workers} here.", flush=True)
@@ -61,12 +86,12 @@ def tune(args: argparse.Namespace) -> int:
         died = code < 0  # killed by a signal: the others may have run its trial again
     else:
         if finished < args.trials:
-            _work(args, study, space, base, name, url, folder, started)
+            _work(args, search)
         died = False
-    return _finish(study, url, folder, args.trials, started, args.timeout, -code if died else 0)
+    return _finish(args, search, -code if died else 0)
 
 
-def _work(args, study, space, base, name, url, folder, started) -> None:
+def _work(args: argparse.Namespace, search: Search) -> None:
     from vae_cli.config import to_dict
     from vae_cli.tuning import study as study_mod
     from vae_cli.tuning.trial import Objective
@@ -74,27 +99,28 @@ def _work(args, study, space, base, name, url, folder, started) -> None:
 
     set_threads(args.worker_threads)
     if args.worker_threads is not None:
-        study.sampler.reseed_rng()  # siblings with one sampler seed would all draw the same parameters
+        search.study.sampler.reseed_rng()  # siblings with one sampler seed would all draw the same parameters
     objective = Objective(
-        space,
-        to_dict(base),
-        name,
-        folder,
-        study_mod.shown(url),
+        search.space,
+        to_dict(search.base),
+        search.name,
+        search.folder,
+        study_mod.shown(search.url),
         args.trials,
         args.argv,
         on_start=tuning_report.trial_started,
     )
-    deadline = Deadline(started + args.timeout if args.timeout else None)
-    work(study, objective, deadline, on_end=tuning_report.trial_ended)
+    deadline = Deadline(search.started + args.timeout if args.timeout else None)
+    work(search.study, objective, deadline, on_end=tuning_report.trial_ended)
 
 
-def _finish(study, url, folder, trials, started, timeout, killed_by) -> int:
+def _finish(args: argparse.Namespace, search: Search, killed_by: int) -> int:
     from vae_cli.tuning import results
 
-    found = results.write_reports(study, results.findings(study, url, folder))
+    trials, timeout = args.trials, args.timeout
+    found = results.write_reports(search.study, results.findings(search.study, search.url, search.folder))
     tuning_report.print_findings(found, trials)
-    print(f"Wall time: {time.monotonic() - started:.0f} s")
+    print(f"Wall time: {time.monotonic() - search.started:.0f} s")
     if found.counted >= trials:
         return 0
     if killed_by or not timeout:
@@ -109,12 +135,7 @@ def show(args: argparse.Namespace) -> int:
     from vae_cli.tuning import results
     from vae_cli.tuning import study as study_mod
 
-    given = [
-        f"--{key.replace('_', '-')}"
-        for key in _SEARCH_ONLY
-        if getattr(args, "overrides" if key == "set" else key) not in (None, [])
-    ]
-    given += ["--workers"] if args.workers != 1 else []
+    given = refused_by_show(args)
     if given:
         raise ConfigError(f"--show reads a study and trains nothing; drop {', '.join(given)}")
     name = study_mod.check_name(args.study) if args.study else None
