@@ -326,7 +326,7 @@ def test_titles_of_narrow_grids_wrap_after_the_run_description():
         (lambda view: from_run.sample_random(view, 100), "--random 100: 100 images"),
         (lambda view: rows_from_run.reconstruct(view, 50), "-n 50: 100 images"),
         (lambda view: rows_from_run.interpolate(view, steps=30), "--steps 30: 92 images"),
-        (lambda view: rows_from_run.traverse(view, steps=11), "--steps 11: 110 images"),
+        (lambda view: rows_from_run.traverse(view, rows_from_run.Traversal(steps=11)), "--steps 11: 110 images"),
     ],
 )
 def test_figures_of_large_images_are_refused_before_decoding(draw, flag):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,17 +97,27 @@ def _pair(labels: np.ndarray, start: int | None, end: int | None, seed: int) -> 
     return start, end
 
 
+@dataclass(frozen=True)
+class Traversal:
+    """Which dimensions a traversal moves (``dim``, or up to ``max_dims`` of them), in how many ``steps`` over
+    -``span``..+``span``."""
+
+    dim: int | None = None
+    steps: int = defaults.TRAVERSE_STEPS
+    span: float = defaults.TRAVERSE_SPAN
+    max_dims: int = defaults.TRAVERSE_MAX_DIMS
+
+
 def traverse(
     view: RunView,
-    dim: int | None = None,
+    how: Traversal = Traversal(),
     index: int | None = None,
-    steps: int = defaults.TRAVERSE_STEPS,
-    span: float = defaults.TRAVERSE_SPAN,
-    max_dims: int = defaults.TRAVERSE_MAX_DIMS,
     seed: int = defaults.SEED,
     out: Path | None = None,
 ) -> list[Path]:
-    """One row per latent dimension, moved -span..+span around a test image's z_mean."""
+    """One row per latent dimension, moved -span..+span around a test image's z_mean (``index``: which; None:
+    one drawn with ``seed``)."""
+    dim, steps, span, max_dims = how.dim, how.steps, how.span, how.max_dims
     latent_dim = view.cfg.model.latent_dim
     if dim is not None and not 0 <= dim < latent_dim:
         raise RequestError("dim", dim, f": this run's latent dimensions are 0 to {latent_dim - 1}")

@@ -48,16 +48,23 @@ def decode_precision(manifest: dict) -> str:
     return trained if trained == "float32" or backend.resolve_precision("auto") == trained else "float32"
 
 
+@dataclass(frozen=True)
+class Request:
+    """What ``vae evaluate`` was asked: ``k`` importance samples (0: no NLL), ``samples`` draws for the ELBO, the
+    test data's ``binarize`` (None: as trained), the first ``limit`` test images (None: all), and the ``seed``."""
+
+    k: int = EVALUATE_K
+    samples: int = EVALUATE_SAMPLES
+    binarize: str | None = None
+    limit: int | None = None
+    seed: int = SEED
+
+
 def evaluate_run(
-    view: RunView,
-    k: int = EVALUATE_K,
-    samples: int = EVALUATE_SAMPLES,
-    binarize: str | None = None,
-    limit: int | None = None,
-    seed: int = SEED,
-    progress: Callable[[int, int], None] | None = None,
+    view: RunView, request: Request = Request(), progress: Callable[[int, int], None] | None = None
 ) -> Evaluation:
     """Test-set -ELBO, IWAE NLL, KL per dimension and active units; recorded in ``metrics.json``."""
+    k, samples, limit, seed = request.k, request.samples, request.limit, request.seed
     import keras
 
     from vae_cli.model.build import logits_of
@@ -68,7 +75,7 @@ def evaluate_run(
     # and is never overwritten, which would drop the earlier evaluations.
     recorded = records.read_metrics(view.dir)
     path = view.dir / records.METRICS
-    binarize = binarize or view.cfg.data.binarize
+    binarize = request.binarize or view.cfg.data.binarize
     encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read
     raw = view.load(("test",)).test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)

@@ -65,12 +65,13 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vae_cli.figures.from_run import kl_per_dim
-    from vae_cli.runs.evaluation import evaluate_run
+    from vae_cli.runs.evaluation import Request, evaluate_run
 
     out = options.out_path(args.out)  # a bad --out fails before an evaluation of minutes
     view = run_view(args)
     progress = EvaluationProgress(args.k)
-    evaluation = evaluate_run(view, args.k, args.samples, args.binarize, args.limit, args.seed, progress)
+    request = Request(args.k, args.samples, args.binarize, args.limit, args.seed)
+    evaluation = evaluate_run(view, request, progress)
     if args.json:
         return report.print_json(report.evaluation_record(view.dir, evaluation))
     report.print_evaluation(view.dir, evaluation)

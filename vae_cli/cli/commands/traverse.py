@@ -51,5 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from vae_cli.figures import rows_from_run
 
     out = options.out_path(args.out)
-    paths = rows_from_run.traverse(run_view(args), args.dim, args.index, args.steps, args.span, seed=args.seed, out=out)
+    paths = rows_from_run.traverse(
+        run_view(args), rows_from_run.Traversal(args.dim, args.steps, args.span), args.index, args.seed, out
+    )
     return print_paths(paths)
