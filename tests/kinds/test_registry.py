@@ -137,3 +137,27 @@ def test_every_command_names_the_same_best_epoch_and_score(kind, data_dir, tmp_p
     if kind == "iwae":  # the bound, not the ELBO that every command but show reported before
         elbo = manifest["validation"]["reconstruction_loss"] + manifest["validation"]["kl_loss"]
         assert values[0] < elbo
+
+
+def test_no_module_outside_a_registry_compares_a_registered_name():
+    """A kind, an objective or a data source is asked, never recognised by its name, outside its own module."""
+    import ast
+    from pathlib import Path
+
+    from vae_cli.kinds import OBJECTIVES
+    from vae_cli.sources import SOURCES
+
+    package = Path(__file__).resolve().parents[2] / "vae_cli"
+    homes = {package / "kinds", package / "data"}  # each entry's own module may name it
+    names = set(KINDS.names()) | set(OBJECTIVES.names()) | set(SOURCES.names())
+    found = []
+    for path in package.rglob("*.py"):
+        if any(home in path.parents for home in homes):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                for operand in [node.left, *node.comparators]:
+                    for leaf in ast.walk(operand):
+                        if isinstance(leaf, ast.Constant) and leaf.value in names:
+                            found.append(f"{path.relative_to(package)}:{node.lineno}: {leaf.value!r}")
+    assert not found, found
