@@ -44,9 +44,6 @@ class ModelKind:
         outputs = 2 if self.has_prior and name == ENCODER else 1
         return inputs, outputs
 
-    def history_columns(self, objective: Objective) -> tuple[str, ...]:
-        return self.loss_columns + (objective.extra_columns if self.has_prior else ())
-
     def score(self, row: dict, objective: Objective, beta: float, prefix: str = "val_") -> float:
         """The number that picks the best epoch (lower is better)."""
         return objective.score(row, beta, prefix)

@@ -7,16 +7,21 @@ import io
 
 import numpy as np
 
-from vae_cli.kinds import IWAE_LOSS
+from vae_cli.kinds import OBJECTIVES
 
 KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
-OPTIONAL = [IWAE_LOSS, f"val_{IWAE_LOSS}"]  # an iwae run's bound at the target beta
+
+
+def objective_columns() -> list[str]:
+    """The metrics that objectives add (an iwae run's bound at the target beta), in training and validation."""
+    extra = [column for objective in OBJECTIVES for column in objective.extra_columns]
+    return extra + [f"val_{column}" for column in extra]
 
 
 def _keys(rows: list[dict]) -> list[str]:
     """The columns the rows have (an autoencoder has no KL), or all the usual ones before the first epoch."""
     present = {key for row in rows for key in row}
-    return [key for key in KEYS + OPTIONAL if key in present] if rows else KEYS
+    return [key for key in KEYS + objective_columns() if key in present] if rows else KEYS
 
 
 def history_csv(rows: list[dict]) -> str:
