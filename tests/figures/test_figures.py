@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
-from vae_cli.figures import from_run, latents, plots, rows_from_run
+from vae_cli.figures import from_run, latents, plots, rows_from_run, writer
 from vae_cli.figures.codec import Codec
 
 
@@ -277,7 +277,7 @@ def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
     def read_only(path, write):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(plots, "atomic_write", read_only)
+    monkeypatch.setattr(writer, "atomic_write", read_only)
     assert main(["sample", "--run", str(run3), "--out", str(tmp_path / "grid.png")]) == 1
     err = capsys.readouterr().err
     assert "grid.png: Permission denied; check the path" in err and err.count("\n") == 1, err

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_cli.defaults import GRID, SEED
-from vae_cli.figures import charts, kind_figures, latents, plots
+from vae_cli.figures import charts, kind_figures, latents, plots, writer
 from vae_cli.figures.codec import Codec
 from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
 from vae_cli.limits import MAX_FIGURE_PIXELS
@@ -120,4 +120,4 @@ def progress_gif(run_dir: Path, hold_last_ms: int = 2000, frame_ms: int = 400) -
     frames = [plots.read_png(f) for f in files]
     shape = frames[-1].shape  # a run resumed by a newer version may have changed the frame's layout
     frames = [f for f in frames if f.shape == shape]
-    return plots.save_gif(Path(run_dir) / PROGRESS, frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])
+    return writer.save_gif(Path(run_dir) / PROGRESS, frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])
