@@ -37,7 +37,7 @@ def test_grid_cells_are_visible_and_tick_labels_never_overlap(figures, tmp_path,
     images = np.random.default_rng(0).uniform(size=(n * n, *shape)).astype("float32")
     values = np.linspace(-2.5, 2.5, n)
     title = "MNIST · latent 8 · 30 epochs: decoded latent grid\nprior quantiles 5%-95%; z[3], z[7] varied"
-    plots.save_manifold(tmp_path / "g.png", images, values, values[::-1], title)
+    plots.save_manifold(tmp_path / "g.png", images, plots.GridCoordinates(values, values[::-1]), title)
     (fig,) = figures
     ax = fig.axes[0]
     cell = ax.get_window_extent()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,20 +68,23 @@ def _show(ax, canvas, scale=1.0):
     ax.imshow(np.clip(canvas, 0, 1), cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation=how)
 
 
-def save_manifold(
-    path: Path,
-    images: np.ndarray,
-    x_values: np.ndarray,
-    y_values: np.ndarray,
-    title: str,
-    xlabel: str = "z[0]",
-    ylabel: str = "z[1]",
-    axes: bool = True,
-) -> Path:
-    """The latent-space grid: ``images[r * n + c]`` decoded at (x_values[c], y_values[r]).
+@dataclass(frozen=True)
+class GridCoordinates:
+    """Where a latent grid's images were decoded: the values across its columns (left to right) and
+    down its rows (top to bottom), and the names of the two axes."""
+
+    x_values: np.ndarray
+    y_values: np.ndarray
+    x_label: str = "z[0]"
+    y_label: str = "z[1]"
+
+
+def save_manifold(path: Path, images: np.ndarray, grid: GridCoordinates, title: str, axes: bool = True) -> Path:
+    """The latent-space grid: ``images[r * n + c]`` decoded at (grid.x_values[c], grid.y_values[r]).
 
     ``axes`` False: the pixels alone, one image pixel per file pixel, for papers and slides.
     """
+    x_values, y_values = grid.x_values, grid.y_values
     rows, cols = len(y_values), len(x_values)
     h, w = images.shape[1:3]
     canvas = tile(images, rows, cols)
@@ -100,8 +104,8 @@ def save_manifold(
     sy = label_step(1, cell_h, 9, vertical=True)
     ax.set_xticks(np.arange(cols)[::sx] * w + (w - 1) / 2, x_labels[::sx], fontsize=9)
     ax.set_yticks(np.arange(rows)[::sy] * h + (h - 1) / 2, y_labels[::sy], fontsize=9)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(grid.x_label)
+    ax.set_ylabel(grid.y_label)
     ax.set_title(title, fontsize=10)
     return writer.save_figure(fig, path)
 
