@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
-from vae_cli.figures import from_run, latents, plots, rows_from_run
+from vae_cli.figures import from_run, latents, plots, rows_from_run, writer
 from vae_cli.figures.codec import Codec
 from vae_cli.kinds import KINDS
 
@@ -238,15 +238,15 @@ def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkey
     view = RunView(str(run3))
     test = view.split("test")
     seen = {}
-    monkeypatch.setattr(training_figures, "draw_manifold", lambda *a, **k: seen.update(k))
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda codec, grid, *a, **k: seen.update(grid=grid))
     monkeypatch.setattr(training_figures, "progress_gif", lambda run_dir: None)
     history = {"epoch": [1], "objective": [1.0], "reconstruction_loss": [1.0], "kl_loss": [0.0]}
     codec = Codec(view.encoder, view.decoder, view.kind)
     shown = training_figures.TestImages("x", test.images, test.labels, view.class_names)
     training_figures.save_final_figures(tmp_path, codec, history, 1.0, shown, training_figures.BestEpoch(1))
     variance = latents.encode_means(view.encoder, test.images).var(axis=0)
-    assert sorted(seen["dims"]) == sorted(np.argsort(variance)[-2:].tolist())
-    assert seen["why_dims"] == "the two most active"
+    assert sorted(seen["grid"].dims) == sorted(np.argsort(variance)[-2:].tolist())
+    assert seen["grid"].why_dims == "the two most active"
 
 
 def test_bad_figure_requests_are_one_line(capsys, run3):
@@ -277,7 +277,7 @@ def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
     def read_only(path, write):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(plots, "atomic_write", read_only)
+    monkeypatch.setattr(writer, "atomic_write", read_only)
     assert main(["sample", "--run", str(run3), "--out", str(tmp_path / "grid.png")]) == 1
     err = capsys.readouterr().err
     assert "grid.png: Permission denied; check the path" in err and err.count("\n") == 1, err
@@ -356,7 +356,7 @@ def test_the_training_grid_shrinks_to_fit_large_images(monkeypatch, tmp_path, sh
     from vae_cli.figures import training_figures
 
     drawn = []
-    monkeypatch.setattr(training_figures, "draw_manifold", lambda decoder, n, *args, **kwargs: drawn.append(n))
+    monkeypatch.setattr(training_figures, "draw_manifold", lambda codec, grid, *args, **kwargs: drawn.append(grid.n))
     monkeypatch.setattr(training_figures, "draw_latent", lambda *args, **kwargs: None)
     monkeypatch.setattr(training_figures.charts, "save_loss_curves", lambda *args: None)
     decoder = SimpleNamespace(output=SimpleNamespace(shape=shape))

@@ -1,23 +1,24 @@
 """Every figure readable whatever the image size (8x8 to 128x128, non-square) and the number of points,
 epochs or dimensions: cells large enough to see, tick labels that never overlap, sized markers."""
 
+import matplotlib.colors
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
-from vae_cli.figures import charts, plots
+from vae_cli.figures import charts, plots, writer
 
 
 @pytest.fixture
 def figures(monkeypatch):
     """The matplotlib figures the writers would save, kept open for inspection."""
     kept = []
-    monkeypatch.setattr(plots, "save_figure", lambda fig, path, tight=True: kept.append(fig) or path)
+    monkeypatch.setattr(writer, "save_figure", lambda fig, path, tight=True: kept.append(fig) or path)
     yield kept
     for fig in kept:
-        plots.plt.close(fig)
+        writer.plt.close(fig)
 
 
 def boxes(fig, texts):
@@ -36,7 +37,7 @@ def test_grid_cells_are_visible_and_tick_labels_never_overlap(figures, tmp_path,
     images = np.random.default_rng(0).uniform(size=(n * n, *shape)).astype("float32")
     values = np.linspace(-2.5, 2.5, n)
     title = "MNIST · latent 8 · 30 epochs: decoded latent grid\nprior quantiles 5%-95%; z[3], z[7] varied"
-    plots.save_manifold(tmp_path / "g.png", images, values, values[::-1], title)
+    plots.save_manifold(tmp_path / "g.png", images, plots.GridCoordinates(values, values[::-1]), title)
     (fig,) = figures
     ax = fig.axes[0]
     cell = ax.get_window_extent()
@@ -98,7 +99,7 @@ def test_kl_chart_marks_active_dimensions(figures, tmp_path, dims):
     ax = fig.axes[0]
     bars = ax.patches
     assert [round(b.get_height(), 6) for b in bars] == [round(k, 6) for k in kl]
-    grey = plots.matplotlib.colors.to_rgba("lightgrey")
+    grey = matplotlib.colors.to_rgba("lightgrey")
     assert [b.get_facecolor() != grey for b in bars] == active
     assert not overlap(boxes(fig, ax.get_xticklabels()))
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY_MODEL, write_dataset
 
 from vae_cli.cli.main import main
-from vae_cli.figures import charts, plots
+from vae_cli.figures import charts, plots, writer
 from vae_cli.runs import folder
 from vae_cli.runs.modelfile import load_model
 from vae_cli.training import checkpoint
@@ -245,7 +245,7 @@ def test_loss_curves_say_validation_and_drop_the_panels_a_kind_lacks(runs, monke
     from vae_cli.training.history import history_columns
 
     figures = []
-    monkeypatch.setattr(plots, "save_figure", lambda fig, path, tight=True: figures.append(fig))
+    monkeypatch.setattr(writer, "save_figure", lambda fig, path, tight=True: figures.append(fig))
     for kind, panels in (("ae", ["reconstruction"]), ("iwae", ["-IWAE bound", "-ELBO", "reconstruction", "KL"])):
         rows = [{k: float(v) for k, v in r.items()} for r in history(runs[kind])]
         charts.save_loss_curves(runs[kind] / "x.png", history_columns(rows), "t")

@@ -8,8 +8,9 @@ from pathlib import Path
 import matplotlib.ticker
 import numpy as np
 
-from vae_cli.figures import plots
-from vae_cli.figures.plots import label_step, plt, wrap_title
+from vae_cli.figures import writer
+from vae_cli.figures.plots import label_step, wrap_title
+from vae_cli.figures.writer import plt
 
 
 def marker_size(count: int) -> float:
@@ -56,7 +57,7 @@ def save_latent_scatter(
     ax.set_ylabel(axis_labels[1])
     ax.set_title(wrap_title(title, 8.0), fontsize=10)
     ax.grid(alpha=0.2)
-    return plots.save_figure(fig, path)
+    return writer.save_figure(fig, path)
 
 
 def save_loss_curves(
@@ -103,7 +104,7 @@ def save_loss_curves(
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return plots.save_figure(fig, path)
+    return writer.save_figure(fig, path)
 
 
 def save_kl_per_dim(path: Path, kl_per_dim: list[float], active: list[bool], title: str) -> Path:
@@ -128,4 +129,4 @@ def save_kl_per_dim(path: Path, kl_per_dim: list[float], active: list[bool], tit
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(wrap_title(title, width), fontsize=10)
-    return plots.save_figure(fig, path)
+    return writer.save_figure(fig, path)

@@ -9,19 +9,14 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
+from vae_cli.figures import writer
+from vae_cli.figures.writer import plt
+from vae_cli.kinds import KINDS
+from vae_cli.runs.catalog import RunInfo, setting_text
 
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-
-from vae_cli.kinds import KINDS  # noqa: E402
-from vae_cli.runs.atomic import atomic_write  # noqa: E402
-from vae_cli.runs.catalog import RunInfo, setting_text  # noqa: E402
-
-DPI = 100
 MAX_NAME = 100  # characters of run names in the default file name
 
 
@@ -91,11 +86,7 @@ def save_comparison(path: Path, runs: list[RunInfo], differing: dict[str, list[A
         title = f"{datasets[0]}: {title}"
     ax.set_title(title, fontsize=11)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, labelspacing=1.0)
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight"))
-    finally:
-        plt.close(fig)
-    return path
+    return writer.save_figure(fig, path)
 
 
 def y_limits(curves: list[np.ndarray]) -> tuple[float, float] | None:

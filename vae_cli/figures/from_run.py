@@ -13,7 +13,7 @@ import numpy as np
 from vae_cli import defaults
 from vae_cli.errors import RequestError
 from vae_cli.figures import charts, kind_figures, latents, plots
-from vae_cli.figures.draw import draw_latent, draw_manifold
+from vae_cli.figures.draw import GridRequest, LabelledImages, Projection, draw_latent, draw_manifold
 from vae_cli.figures.latents import GridRange
 from vae_cli.figures.requested import check_size, codec_of, out_path, suffix, title
 from vae_cli.runs.view import RunView
@@ -84,7 +84,8 @@ def sample_grid(
     path = out_path(view, out, name)
     what = title(view, "decoded latent grid" + kind_figures.class_note(codec, label, view.class_names))
     why = "the two most active" if active else ""
-    draw_manifold(codec, n, what, path, rng, dims, z_means, axes, 0 if label is None else label, center, why)
+    grid = GridRequest(n, rng, dims, why, axes, 0 if label is None else label)
+    draw_manifold(codec, grid, what, path, z_means, center)
     return [path]
 
 
@@ -157,7 +158,8 @@ def plot_latent(
     codec = codec_of(view)
     if codec.conditional:
         what += " given each image's class (z holds what the class does not say)"
-    draw_latent(codec, data.images, data.labels, view.class_names, title(view, what), path, method, seed)
+    labelled = LabelledImages(data.images, data.labels, view.class_names)
+    draw_latent(codec, labelled, title(view, what), path, Projection(method, seed))
     return [path]
 
 

@@ -1,5 +1,4 @@
-"""The image figures (grids, rows of images, GIFs), drawn with matplotlib's Agg backend and saved
-atomically in the format the file name asks for (PNG, PDF or SVG).
+"""The image figures (grids, rows of images, a training epoch's frame), laid out for ``writer`` to save.
 
 Functions take arrays, not models: the callers decode each figure's images in
 one batched pass and hand them over. Sizes follow the images: small images
@@ -12,19 +11,14 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from vae_cli.figures import writer
+from vae_cli.figures.writer import DPI, plt
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from vae_cli.runs.atomic import atomic_write  # noqa: E402
-
-DPI = 100
 MIN_CELL_PX = 56  # the smaller side of an image cell on screen: an 8x8 image is enlarged 7 times
 MAX_FIGURE_PX = 1400  # the longest run of cells on screen: larger images are shown smaller
 CHAR_WIDTH, LINE_HEIGHT = 0.6, 1.5  # a label's width per character and its line height, in font sizes
@@ -74,40 +68,28 @@ def _show(ax, canvas, scale=1.0):
     ax.imshow(np.clip(canvas, 0, 1), cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation=how)
 
 
-def save_figure(fig: Any, path: Path, tight: bool = True) -> Path:
-    """Writes ``fig`` atomically in the format of ``path``'s suffix, then closes it."""
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight" if tight else None))
-    finally:
-        plt.close(fig)
-    return path
+@dataclass(frozen=True)
+class GridCoordinates:
+    """Where a latent grid's images were decoded: the values across its columns (left to right) and
+    down its rows (top to bottom), and the names of the two axes."""
+
+    x_values: np.ndarray
+    y_values: np.ndarray
+    x_label: str = "z[0]"
+    y_label: str = "z[1]"
 
 
-def save_plain(path: Path, canvas: np.ndarray) -> Path:
-    """The pixels alone, one image pixel per PNG pixel: for papers and slides."""
-    import matplotlib.image
+def save_manifold(path: Path, images: np.ndarray, grid: GridCoordinates, title: str, axes: bool = True) -> Path:
+    """The latent-space grid: ``images[r * n + c]`` decoded at (grid.x_values[c], grid.y_values[r]).
 
-    cmap = "gray" if canvas.ndim == 2 else None
-    atomic_write(path, lambda tmp: matplotlib.image.imsave(tmp, np.clip(canvas, 0, 1), cmap=cmap, vmin=0, vmax=1))
-    return path
-
-
-def save_manifold(
-    path: Path,
-    images: np.ndarray,
-    x_values: np.ndarray,
-    y_values: np.ndarray,
-    title: str,
-    xlabel: str = "z[0]",
-    ylabel: str = "z[1]",
-    axes: bool = True,
-) -> Path:
-    """The latent-space grid: ``images[r * n + c]`` decoded at (x_values[c], y_values[r])."""
+    ``axes`` False: the pixels alone, one image pixel per file pixel, for papers and slides.
+    """
+    x_values, y_values = grid.x_values, grid.y_values
     rows, cols = len(y_values), len(x_values)
     h, w = images.shape[1:3]
     canvas = tile(images, rows, cols)
     if not axes:
-        return save_plain(path, canvas)
+        return writer.save_pixels(path, canvas)
     scale = cell_scale(h, w, rows, cols)
     cell_w, cell_h = w * scale / DPI, h * scale / DPI
     width, height = cols * cell_w, rows * cell_h
@@ -122,10 +104,10 @@ def save_manifold(
     sy = label_step(1, cell_h, 9, vertical=True)
     ax.set_xticks(np.arange(cols)[::sx] * w + (w - 1) / 2, x_labels[::sx], fontsize=9)
     ax.set_yticks(np.arange(rows)[::sy] * h + (h - 1) / 2, y_labels[::sy], fontsize=9)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(grid.x_label)
+    ax.set_ylabel(grid.y_label)
     ax.set_title(title, fontsize=10)
-    return save_figure(fig, path)
+    return writer.save_figure(fig, path)
 
 
 def _tick_labels(values):
@@ -171,7 +153,7 @@ def _save_canvas(path, canvas, scale, title, wrap, caption=None):
         ax.text(*caption, ha="center", va="center", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9, y=0.995, va="top")
-    return save_figure(fig, path, tight=False)
+    return writer.save_figure(fig, path, tight=False)
 
 
 def _wrap(title, chars):
@@ -219,28 +201,7 @@ def save_rows(
                 ax.set_xlabel(col_labels[c], fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, path)
-
-
-def save_gif(path: Path, frames: Any, durations_ms: list[int]) -> Path:
-    """An animated GIF from equally sized RGB(A) or grey frames (float in [0, 1] or uint8)."""
-    from PIL import Image
-
-    def to_image(frame):
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8:
-            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
-        if frame.ndim == 3 and frame.shape[-1] == 1:
-            frame = frame[..., 0]
-        return Image.fromarray(frame).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
-
-    images = [to_image(f) for f in frames]
-
-    def write(tmp):
-        images[0].save(tmp, save_all=True, append_images=images[1:], duration=list(durations_ms), loop=0)
-
-    atomic_write(path, write)
-    return path
+    return writer.save_figure(fig, path)
 
 
 def read_png(path: Path) -> np.ndarray:

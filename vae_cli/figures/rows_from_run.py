@@ -9,7 +9,7 @@ import numpy as np
 
 from vae_cli import defaults
 from vae_cli.errors import RequestError
-from vae_cli.figures import latents, plots
+from vae_cli.figures import latents, plots, writer
 from vae_cli.figures.requested import check_index, check_size, codec_of, out_path, suffix, title
 from vae_cli.runs.view import RunView
 
@@ -75,7 +75,7 @@ def interpolate(
     there_and_back = np.concatenate([big, big[-2:0:-1]])
     durations = [700 if i in (0, steps - 1) else 120 for i in range(steps)] + [120] * (steps - 2)
     gif = png.with_suffix(".gif")
-    plots.save_gif(gif, there_and_back, durations)
+    writer.save_gif(gif, there_and_back, durations)
     return [png, gif]
 
 

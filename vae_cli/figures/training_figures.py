@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from vae_cli.defaults import GRID, SEED
-from vae_cli.figures import charts, kind_figures, latents, plots
+from vae_cli.figures import charts, kind_figures, latents, plots, writer
 from vae_cli.figures.codec import Codec
-from vae_cli.figures.draw import draw_latent, draw_manifold, title_prefix
+from vae_cli.figures.draw import GridRequest, LabelledImages, draw_latent, draw_manifold, title_prefix
 from vae_cli.limits import MAX_FIGURE_PIXELS
 from vae_cli.runs.folder import SAMPLES, writable_subfolder
 
@@ -117,11 +117,10 @@ def save_final_figures(
     # Large images get a smaller grid, so that the figure stays within what `vae sample` would draw.
     grid = min(GRID, max(1, math.isqrt(MAX_FIGURE_PIXELS // math.prod(codec.decoder.output.shape[1:]))))
     title = f"{prefix}: decoded latent grid{kind_figures.class_note(codec, None, class_names)}"
-    draw_manifold(
-        codec, grid, title, run_dir / GRID_PNG, rng, dims=dims, z_means=z_means, label=0, center=center, why_dims=why
-    )
+    draw_manifold(codec, GridRequest(grid, rng, dims, why, label=0), title, run_dir / GRID_PNG, z_means, center)
     title = f"{prefix}: test-set latent means"
-    draw_latent(codec, test_images, test_labels, class_names, title, run_dir / LATENT, z_mean=z_means)
+    labelled = LabelledImages(test_images, test_labels, class_names)
+    draw_latent(codec, labelled, title, run_dir / LATENT, z_mean=z_means)
     if codec.conditional:
         title = f"{prefix}: samples by class"
         kind_figures.draw_classes(codec, class_names, kind_figures.CLASS_COLUMNS, SEED, title, run_dir / CLASSES)
@@ -136,4 +135,4 @@ def progress_gif(run_dir: Path, hold_last_ms: int = 2000, frame_ms: int = 400) -
     frames = [plots.read_png(f) for f in files]
     shape = frames[-1].shape  # a run resumed by a newer version may have changed the frame's layout
     frames = [f for f in frames if f.shape == shape]
-    return plots.save_gif(Path(run_dir) / PROGRESS, frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])
+    return writer.save_gif(Path(run_dir) / PROGRESS, frames, [frame_ms] * (len(frames) - 1) + [hold_last_ms])

@@ -12,17 +12,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.cm
+import matplotlib.colors
+import matplotlib.ticker
 
-matplotlib.use("Agg")
-
-import matplotlib.cm  # noqa: E402
-import matplotlib.colors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-
-from vae_cli.runs.atomic import atomic_write  # noqa: E402
-from vae_cli.tuning.space import Dimension  # noqa: E402
+from vae_cli.figures import writer
+from vae_cli.figures.writer import plt
+from vae_cli.tuning.space import Dimension
 
 HISTORY, IMPORTANCE, PARAMS = "history.png", "importance.png", "params.png"
 OBJECTIVE = "validation -ELBO (nats per image)"
@@ -62,7 +58,7 @@ def history(found: Any, points: list) -> Path:
     ax.legend(loc="best", fontsize=8)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    return _save(fig, found.folder / HISTORY)
+    return writer.save_figure(fig, found.folder / HISTORY)
 
 
 def parameters(found: Any, points: list, dims: tuple[Dimension, ...]) -> Path:
@@ -101,7 +97,7 @@ def parameters(found: Any, points: list, dims: tuple[Dimension, ...]) -> Path:
         "red ring: the best)",
         fontsize=9,
     )
-    return _save(fig, found.folder / PARAMS)
+    return writer.save_figure(fig, found.folder / PARAMS)
 
 
 def _limits(points: list) -> tuple[float, float]:
@@ -166,7 +162,7 @@ def importance(study: Any, found: Any) -> Path | str:
     ax.set_xlim(0, max(values.values()) * 1.15 or 1)
     ax.set_title(f"study {found.name}: parameter importances over {_complete(study)} complete trials")
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, found.folder / IMPORTANCE)
+    return writer.save_figure(fig, found.folder / IMPORTANCE)
 
 
 def _complete(study: Any) -> int:
@@ -177,11 +173,3 @@ def _complete(study: Any) -> int:
 
 def _finite(value: Any) -> bool:
     return value is not None and math.isfinite(value)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight"))
-    finally:
-        plt.close(fig)
-    return path

@@ -1,0 +1,76 @@
+"""Writing figures to files: matplotlib's Agg backend, the figures' DPI, and an atomic save in the format
+the file name's suffix asks for (PNG, PDF or SVG; an animation as GIF).
+
+Every figure file of the package is written here, so a crash mid-save leaves the
+previous file or the new one, never a truncated mix, and every figure gets the
+same resolution.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no window, and no display needed
+
+import matplotlib.image  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from vae_cli.runs.atomic import atomic_write  # noqa: E402
+
+__all__ = ["DPI", "FORMATS", "plt", "save_figure", "save_gif", "save_pixels"]
+
+DPI = 100  # screen pixels per inch of figure size
+FORMATS = (".png", ".pdf", ".svg")  # matplotlib writes each format its suffix names
+
+
+def save_figure(fig: Any, path: Path, tight: bool = True) -> Path:
+    """Writes ``fig`` atomically in the format of ``path``'s suffix, then closes it.
+
+    ``tight``: the saved area shrinks or grows to what is drawn, rather than the figure's size.
+    """
+    try:
+        _check_format(path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight" if tight else None))
+    finally:
+        plt.close(fig)
+    return path
+
+
+def save_pixels(path: Path, canvas: np.ndarray) -> Path:
+    """The pixels alone, one image pixel per file pixel (a 2-D canvas in grey), in the format of ``path``'s suffix."""
+    _check_format(path)
+    cmap = "gray" if canvas.ndim == 2 else None
+    atomic_write(path, lambda tmp: matplotlib.image.imsave(tmp, np.clip(canvas, 0, 1), cmap=cmap, vmin=0, vmax=1))
+    return path
+
+
+def save_gif(path: Path, frames: Any, durations_ms: list[int]) -> Path:
+    """An animated GIF from equally sized RGB(A) or grey frames (float in [0, 1] or uint8)."""
+    from PIL import Image
+
+    def to_image(frame):
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8:
+            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
+        if frame.ndim == 3 and frame.shape[-1] == 1:
+            frame = frame[..., 0]
+        return Image.fromarray(frame).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+
+    images = [to_image(f) for f in frames]
+
+    def write(tmp):
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=list(durations_ms), loop=0)
+
+    atomic_write(path, write)
+    return path
+
+
+def _check_format(path: Path) -> None:
+    """Refuses a suffix other than PNG, PDF or SVG before anything is written: matplotlib would write
+    other formats it knows, and add ``.png`` to a name without a suffix (leaving the file itself empty)."""
+    if Path(path).suffix.lower() not in FORMATS:
+        raise ValueError(f"{path}: a figure is written as PNG, PDF or SVG; its name must end in .png, .pdf or .svg")
