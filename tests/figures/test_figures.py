@@ -322,7 +322,7 @@ def test_titles_of_narrow_grids_wrap_after_the_run_description():
 @pytest.mark.parametrize(
     "draw, flag",
     [
-        (lambda view: from_run.sample_grid(view, 15), "--grid 15: 225 images of 512x512x3"),
+        (lambda view: from_run.sample_grid(view, from_run.GridAsked(15)), "--grid 15: 225 images of 512x512x3"),
         (lambda view: from_run.sample_random(view, 100), "--random 100: 100 images"),
         (lambda view: rows_from_run.reconstruct(view, 50), "-n 50: 100 images"),
         (lambda view: rows_from_run.interpolate(view, steps=30), "--steps 30: 92 images"),

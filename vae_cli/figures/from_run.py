@@ -5,6 +5,7 @@ the latent scatter, and the KL-per-dimension chart of an evaluation. (The row fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,20 +38,22 @@ def _check_dims(dims: tuple[int, int] | str | None, latent_dim: int) -> None:
         )
 
 
-def sample_grid(
-    view: RunView,
-    n: int = defaults.GRID,
-    rng: GridRange | None = None,
-    dims: tuple[int, int] | str | None = None,
-    axes: bool = True,
-    out: Path | None = None,
-    label: int | None = None,
-) -> list[Path]:
-    """The decoded latent grid over two dimensions (``dims``: a pair, ``"active"``, or None for 0 and 1).
+@dataclass(frozen=True)
+class GridAsked:
+    """A latent grid as a command asks for it: ``n`` x ``n`` points; ``rng`` None: the kind's default span
+    (the prior's quantiles; an ae's codes); ``dims``: a pair, ``"active"``, or None for 0 and 1; ``axes`` False:
+    the pixels alone; ``label``: the class a conditional kind decodes the grid as (None: the first)."""
 
-    ``rng`` None: the kind's default span (the prior's quantiles; an ae's codes);
-    ``label``: the class a cvae decodes the grid as (None: the first).
-    """
+    n: int = defaults.GRID
+    rng: GridRange | None = None
+    dims: tuple[int, int] | str | None = None
+    axes: bool = True
+    label: int | None = None
+
+
+def sample_grid(view: RunView, asked: GridAsked = GridAsked(), out: Path | None = None) -> list[Path]:
+    """The decoded latent grid over two dimensions."""
+    n, rng, dims, axes, label = asked.n, asked.rng, asked.dims, asked.axes, asked.label
     _check_dims(dims, view.cfg.model.latent_dim)
     check_size(view, "grid", n, n * n)
     codec = codec_of(view)

@@ -92,4 +92,5 @@ def run(args: argparse.Namespace) -> int:
     rng = None if args.range_text is None else options.grid_range(args.range_text)
     dims = options.grid_dims(args.dims)
     grid = defaults.GRID if args.grid is None else args.grid
-    return print_paths(from_run.sample_grid(run_view(args), grid, rng, dims, not args.no_axes, out, args.label))
+    asked = from_run.GridAsked(grid, rng, dims, not args.no_axes, args.label)
+    return print_paths(from_run.sample_grid(run_view(args), asked, out))
