@@ -41,7 +41,8 @@ class Registry(Generic[Entry]):
         return tuple(dict.fromkeys([*self._paths, *self._loaded]))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._paths or name in self._loaded
+        # A name read from a damaged file may be any YAML value: a list, a mapping, a number.
+        return isinstance(name, str) and (name in self._paths or name in self._loaded)
 
     def get(self, name: str) -> Entry:
         """The entry called ``name``; ``KeyError`` naming the known ones if there is none."""

@@ -284,6 +284,7 @@ def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
 
 
 def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):
+    from vae_cli.kinds import KINDS, OBJECTIVES, Score
     from vae_cli.runs import summary
 
     # Epoch 1 ran during KL warm-up: its val_loss is low only because KL was weighted 0.5.
@@ -292,8 +293,8 @@ def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):
         "1,0,0,0,110.0,100.0,20.0,1\n"
         "2,0,0,0,115.0,100.0,15.0,1\n"
     )
-    best, epochs = summary._best_row(tmp_path, beta=1.0)
-    assert epochs == 2 and best["epoch"] == "2" and best["score"] == 115.0
+    best, score, epochs = summary._best_row(tmp_path, Score(KINDS.get("vae"), OBJECTIVES.get("elbo"), 1.0))
+    assert epochs == 2 and best["epoch"] == 2 and score == 115.0
 
 
 def test_show_summarises_without_tensorflow(run3):

@@ -71,7 +71,8 @@ def print_comparison(runs: Sequence[Any], differing: dict[str, list[Any]], figur
         print(line)
     if not differing:
         print("(the runs' settings are the same, apart from where data and runs live)")
-    print(f"best val loss: lowest validation reconstruction + beta x KL; figure: {figure}")
+    names = ", ".join(dict.fromkeys(r.score_name for r in runs))  # each run's kinds.Score
+    print(f"best val loss: lowest validation {names}; figure: {figure}")
 
 
 def print_exports(exported: Sequence[Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from vae_cli.config import ModelConfig, TrainConfig
 from vae_cli.defaults import OUTPUT_DIR
-from vae_cli.errors import Fix, RunError, VaeError
+from vae_cli.errors import Fix, RunError, VaeError, cut
 from vae_cli.kinds import KINDS, OBJECTIVES, ModelKind, Score
 from vae_cli.runs import folder, records
 from vae_cli.runs.history import best_epoch, columns, read_history
@@ -107,7 +107,7 @@ def read_run(path: Path) -> RunInfo:
         status=manifest.get("status"),
         created=manifest.get("created"),
         dataset=dataset.get("title") or dataset.get("name") or settings.get("data.dataset"),
-        kind=kind,
+        kind=cut(kind),  # as config.yaml spells it, which may be anything: one short printable line
         latent_dim=settings.get("model.latent_dim"),
         epochs=len(rows),
         planned_epochs=settings.get("train.epochs"),
@@ -139,11 +139,17 @@ def score_of(settings: dict[str, Any], beta: float) -> Score:
 
 def best_nll(metrics: dict) -> tuple[float | None, int | None]:
     """The NLL of the evaluation with the largest k over the whole test set (else over a subset)."""
-    entries = [e for e in metrics.values() if isinstance(e, dict) and isinstance(e.get("nll"), (int, float))]
+    entries = [
+        (_number(e.get("nll")), _number(e.get("images"), 0), _number(e.get("k"), 0))
+        for e in metrics.values()
+        if isinstance(e, dict)
+    ]
+    entries = [(nll, images, k) for nll, images, k in entries if nll is not None]
     if not entries:
         return None, None
-    best = max(entries, key=lambda e: (e.get("images", 0) == max(x.get("images", 0) for x in entries), e.get("k", 0)))
-    return float(best["nll"]), best.get("k")
+    most = max(images for _, images, _ in entries)
+    nll, _, k = max(entries, key=lambda e: (e[1] == most, e[2]))
+    return nll, (int(k) if k else None)
 
 
 def differing_settings(runs: list[RunInfo]) -> dict[str, list[Any]]:
@@ -184,15 +190,20 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _number(value: Any, default: float | None = None) -> float | None:
+    if isinstance(value, bool):  # true is not 1 nats
+        return default
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
     return number if math.isfinite(number) else default
 
 
 def _read_json(path: Path) -> dict:
-    """A record's JSON object, bounded in size and depth; ``{}`` for a missing or damaged file."""
+    """A record's JSON object, bounded in size and depth; ``{}`` for a missing or damaged file (or a pipe,
+    which would block)."""
+    if not path.is_file():
+        return {}
     try:
         data = records.read_json(path)
     except (OSError, VaeError):
@@ -201,7 +212,10 @@ def _read_json(path: Path) -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    """A run's config.yaml as plain data, bounded like any config; ``{}`` for a missing or damaged file."""
+    """A run's config.yaml as plain data, bounded like any config; ``{}`` for a missing or damaged file (or a
+    pipe, which would block)."""
+    if not path.is_file():
+        return {}
     try:
         data = parse_yaml(read_text_capped(path), path)
     except (OSError, ValueError, VaeError):

@@ -6,25 +6,32 @@ import csv
 import math
 from pathlib import Path
 
-from vae_cli.errors import RunError
+from vae_cli.errors import RunError, cut
 from vae_cli.kinds import Score
+from vae_cli.limits import MAX_HISTORY_BYTES
 
 
 def _number(text: str | None) -> float:
     try:
         return float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return math.nan
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:
-    """history.csv as rows of floats, NaN where a cell is empty or not a number; a missing or unreadable
-    file is a ``RunError`` that callers which list many runs may pass over."""
+    """history.csv as rows of floats, NaN where a cell is empty or not a number; a missing, unreadable or
+    oversized file, or one that is not a regular file (a pipe would block), is a ``RunError`` that callers
+    which list many runs may pass over."""
+    path = Path(path)
     try:
-        with Path(path).open(encoding="utf-8", newline="") as f:
+        if not path.is_file():
+            raise RunError(f"{path} is missing or not a regular file; the run folder is damaged")
+        if path.stat().st_size > MAX_HISTORY_BYTES:
+            raise RunError(f"{path} is over {MAX_HISTORY_BYTES:,} bytes; the run folder is damaged")
+        with path.open(encoding="utf-8", newline="") as f:
             return [{key: _number(value) for key, value in row.items() if key} for row in csv.DictReader(f)]
     except (OSError, ValueError, csv.Error) as exc:
-        raise RunError(f"cannot read {path}: {exc}; the run folder is damaged") from None
+        raise RunError(f"cannot read {path}: {cut(str(exc))}; the run folder is damaged") from None
 
 
 def columns(rows: list[dict[str, float]]) -> dict[str, list[float]]:
