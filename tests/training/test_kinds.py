@@ -6,13 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 
 import h5py
+import held_training
 import numpy as np
 import pytest
-from conftest import TINY_MODEL, write_dataset
+from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.figures import charts, plots
@@ -286,12 +285,6 @@ def test_a_decoder_that_misses_the_image_size_stops_before_any_folder(data_dir, 
 
 
 # ------------------------------------------------------------------------------------------ resume after SIGKILL
-@pytest.fixture(scope="module")
-def long_data(tmp_path_factory):
-    """Enough images that an epoch lasts long enough to be killed in the middle of."""
-    return write_dataset(tmp_path_factory.mktemp("long") / "mnist", train=3072, test=64)
-
-
 def checkpoint_epoch(run_dir):
     path = run_dir / checkpoint.FILENAME
     return checkpoint.load(path).state["epoch"] if path.is_file() else 0
@@ -302,23 +295,15 @@ def variables(run_dir):
         return [f["variables"][str(i)][()] for i in range(len(f["variables"]))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ae", "cvae", "iwae"])
-def test_sigkill_then_resume_gives_the_same_weights(long_data, tmp_path, kind):
-    assert main(train_args(long_data, tmp_path / "full", kind, epochs=3)) == 0
+def test_sigkill_then_resume_gives_the_same_weights(data_dir, tmp_path, kind):
+    assert main(train_args(data_dir, tmp_path / "full", kind, epochs=3)) == 0
     out_dir = tmp_path / "killed"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vae_cli", *train_args(long_data, out_dir, kind, epochs=3)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 120
-    while not (out_dir.exists() and any(out_dir.iterdir()) and checkpoint_epoch(only_run(out_dir)) >= 1):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.2)  # into epoch 2
+    announce = tmp_path / "held"
+    args = train_args(data_dir, out_dir, kind, epochs=3)
+    proc = held_training.start(args, announce, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    held_training.wait_until_held(proc, announce)  # in epoch 2, after its checkpoint of epoch 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run_dir = only_run(out_dir)
