@@ -219,6 +219,7 @@ def test_public_functions_are_annotated():
     assert len(missing) <= 0.1 * len(functions), f"{len(missing)} of {len(functions)} unannotated: {missing}"
 
 
+@pytest.mark.slow
 def test_old_entry_points_keep_working(tmp_path):
     code = "import vae_cli.layers, keras; print(keras.saving.get_registered_object('vae_cli>VAELoss').__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -103,6 +103,7 @@ def uninterrupted(data_dir, tmp_path_factory):
     return only_run(out_dir)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
     proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
@@ -120,6 +121,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(data_dir, tmp_path, 
     assert_each_epoch_logged_once(run_dir, 3)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_and_prints_the_resume_command(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
     proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
@@ -134,6 +136,7 @@ def test_ctrl_c_saves_and_prints_the_resume_command(data_dir, tmp_path, uninterr
     assert_each_epoch_logged_once(run_dir, 3)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
     proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
@@ -141,6 +144,7 @@ def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(data_
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert err.startswith("vae train: stopped by SIGTERM in epoch ") and "finished steps are discarded" in err
+    assert err.startswith("vae train: stopped by SIGTERM in epoch 2 (its 2 finished steps are discarded)")
     assert f"continue with: vae train --resume {run_dir}" in err
     assert "Traceback" not in err and err.strip().count("\n") == 0
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
@@ -156,6 +160,7 @@ def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(data_
     assert_same_weights(run_dir, uninterrupted)
 
 
+@pytest.mark.slow
 def test_resume_of_a_run_still_training_is_refused_and_a_killed_writer_frees_it(data_dir, tmp_path):
     out_dir = tmp_path / "out"
     proc, run_dir = start_held(data_dir, out_dir)  # held in epoch 2: still training when the second one asks
@@ -227,6 +232,7 @@ def test_sigterm_in_the_first_epoch_says_to_start_again(data_dir, tmp_path, monk
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     path = tmp_path / "decoder.h5"
     script = textwrap.dedent(f"""
@@ -263,6 +269,7 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+@pytest.mark.slow
 def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_path, monkeypatch, capsys):
     real = atomic.atomic_write
     calls = {"n": 0}
@@ -294,6 +301,7 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
     assert manifest["status"] == "failed" and manifest["reason"].startswith(f"could not write into {run_dir}")
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 
@@ -321,6 +329,7 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tm
         assert np.isfinite(weight).all()
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
     for name in ("a", "b"):
         assert main(train_args(data_dir, tmp_path / name, epochs=2)) == 0
@@ -337,6 +346,7 @@ def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
     assert {"intra_op", "inter_op", "cpu_count"} <= set(manifest["threads"])
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_run_changes_nothing(data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
     run_dir = only_run(tmp_path / "out")
@@ -372,6 +382,7 @@ def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by_name(data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
     run_dir = only_run(tmp_path / "out")
@@ -385,6 +396,7 @@ def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by
     assert "was trained by vae 0.1.0, which held out its data differently" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["file", "link"])
 def test_a_tensorboard_file_or_link_is_refused_before_resuming(data_dir, tmp_path, monkeypatch, capsys, damage):
     """A file where the TensorBoard folder goes failed mid-epoch with TensorFlow's message and marked the run
