@@ -44,6 +44,7 @@ def test_compute_layers_lists_encoder_then_decoder_in_data_order():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("numpy_arrays", [True, False])
 def test_images_per_second_trains_and_reports_a_rate(numpy_arrays):
     tiny = ModelConfig(encoder_filters=[4, 8], encoder_dense=8, decoder_channels=8, decoder_filters=[4])
@@ -97,6 +98,7 @@ def test_blog_sampling_uses_exp_v_as_the_standard_deviation():
     assert z.mean() == pytest.approx(1.0, abs=0.1) and z.std() == pytest.approx(3.0, rel=0.03)  # not sqrt(3)
 
 
+@pytest.mark.slow
 def test_blog_script_trains_a_step_and_is_measured_on_the_posterior_it_samples():
     import keras
 
@@ -119,6 +121,7 @@ def test_blog_script_trains_a_step_and_is_measured_on_the_posterior_it_samples()
     assert np.isfinite(m.negative_elbo) and m.negative_elbo == pytest.approx(m.reconstruction + m.kl)
 
 
+@pytest.mark.slow
 def test_evaluation_baseline_runs_the_other_checkouts_vae_cli_even_from_this_one(tmp_path):
     import subprocess
 

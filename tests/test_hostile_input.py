@@ -77,16 +77,19 @@ def alias_bomb(levels=9):
     return "{" + ", ".join(lines) + "}"
 
 
+@pytest.mark.slow
 def test_alias_bomb_in_a_config_file(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(f"model:\n  latent_dim: {alias_bomb()}\n")
     assert "values once its aliases are expanded" in probe(["train", "--config", path], 2, tmp_path)
 
 
+@pytest.mark.slow
 def test_alias_bomb_in_set(tmp_path):
     assert "aliases are expanded" in probe(["train", "--set", f"model.latent_dim={alias_bomb()}"], 2, tmp_path)
 
 
+@pytest.mark.slow
 def test_alias_bomb_in_a_run_folders_config_yaml(tmp_path):
     run_dir = tmp_path / "received"
     run_dir.mkdir()
@@ -97,6 +100,7 @@ def test_alias_bomb_in_a_run_folders_config_yaml(tmp_path):
     assert "config.yaml" in err and "aliases are expanded" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     ["model:\n  latent_dim: " + "[" * 5000 + "]" * 5000, "".join("  " * i + f"k{i}:\n" for i in range(400))],
@@ -108,10 +112,12 @@ def test_deep_nesting(tmp_path, text):
     assert "nested more than 32 levels deep" in probe(["train", "--config", path], 2, tmp_path)
 
 
+@pytest.mark.slow
 def test_config_from_dev_zero(tmp_path):
     assert "over 1,000,000 bytes" in probe(["train", "--config", "/dev/zero"], 2, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_29_mb_config(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("train:\n  epochs: 3\n" + "# padding\n" * 3_000_000)
@@ -187,6 +193,7 @@ def image_folder(tmp_path, bombs):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sides",
     [[30000], [13000] * 4, [7000]],
@@ -217,6 +224,7 @@ def npz_args(path):
     ]
 
 
+@pytest.mark.slow
 def test_npz_zip_bomb(tmp_path):
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -225,6 +233,7 @@ def test_npz_zip_bomb(tmp_path):
     assert "would take 5,368,709,120 bytes uncompressed" in probe(npz_args(path), 1, tmp_path)
 
 
+@pytest.mark.slow
 def test_npz_declaring_a_terabyte_in_348_bytes(tmp_path):
     path = tmp_path / "liar.npz"
     with zipfile.ZipFile(path, "w") as archive:
@@ -233,12 +242,14 @@ def test_npz_declaring_a_terabyte_in_348_bytes(tmp_path):
     assert "declares shape (1000000, 1000, 1000) of uint8" in probe(npz_args(path), 1, tmp_path)
 
 
+@pytest.mark.slow
 def test_npy_renamed_npz(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((8, 28, 28), np.uint8))
     (tmp_path / "x.npy").rename(tmp_path / "x.npz")
     assert "is a single .npy array, not an .npz archive" in probe(npz_args(tmp_path / "x.npz"), 1, tmp_path)
 
 
+@pytest.mark.slow
 def test_npz_labels_of_a_trillion(tmp_path):
     path = tmp_path / "labels.npz"
     np.savez(path, x_train=np.zeros((8, 28, 28), np.uint8), y_train=np.full(8, 10**12, np.int64))
@@ -256,6 +267,7 @@ def idx_folder(tmp_path, images_file):
     return folder
 
 
+@pytest.mark.slow
 def test_idx_header_whose_size_overflows_64_bits(tmp_path):
     def images(path):
         path.write_bytes(
@@ -267,6 +279,7 @@ def test_idx_header_whose_size_overflows_64_bits(tmp_path):
     assert "(4194304, 2097152, 2097152), 18,446,744,073,709,551,632 bytes, over the 1,073,741,824" in err
 
 
+@pytest.mark.slow
 def test_idx_gzip_bomb(tmp_path):
     zeros = gzip.compress(bytes(64 * 2**20), compresslevel=9)
 
@@ -281,6 +294,7 @@ def test_idx_gzip_bomb(tmp_path):
 
 
 # ------------------------------------------------------ degenerate data and sizes
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "arrays, code, message",
     [
@@ -299,6 +313,7 @@ def test_degenerate_npz_data_is_refused_before_the_run_folder(tmp_path, arrays, 
     assert message in probe(npz_args(tmp_path / "d.npz"), code, tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "items, message",
     [

@@ -11,6 +11,8 @@ from vae_cli.cli.main import main
 from vae_cli.config import DataConfig
 from vae_cli.data.load import load_data
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
 def test_real_dataset_loads(name):

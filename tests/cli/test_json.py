@@ -37,6 +37,7 @@ def two_runs(tmp_path_factory, data_dir):
     return out_dir, docs
 
 
+@pytest.mark.slow
 def test_train_json_is_one_document_and_keras_progress_goes_to_stderr(two_runs):
     out_dir, docs = two_runs
     for stdout, stderr in docs:
@@ -50,6 +51,7 @@ def test_train_json_is_one_document_and_keras_progress_goes_to_stderr(two_runs):
         assert "Run folder" not in stdout and "Run folder" not in stderr
 
 
+@pytest.mark.slow
 def test_train_text_output_is_unchanged_without_json(capsys, tiny_args):
     code, out, _ = run(capsys, tiny_args + ["--set", "train.epochs=1"])
     assert code == 0 and "Test loss:" in out and "Run folder:" in out and "val_loss" in out
@@ -57,6 +59,7 @@ def test_train_text_output_is_unchanged_without_json(capsys, tiny_args):
         json.loads(out)
 
 
+@pytest.mark.slow
 def test_list_json(capsys, two_runs):
     out_dir, docs = two_runs
     code, out, err = run(capsys, ["list", "--output-dir", str(out_dir), "--json"])
@@ -70,6 +73,7 @@ def test_list_json(capsys, two_runs):
         assert r["best_val_loss"] > 0 and r["test_negative_elbo"] > 0 and r["nll"] is None
 
 
+@pytest.mark.slow
 def test_list_text_table(capsys, two_runs):
     out_dir, _ = two_runs
     code, out, _ = run(capsys, ["list", "--output-dir", str(out_dir)])
@@ -78,6 +82,7 @@ def test_list_text_table(capsys, two_runs):
     assert len(lines) == 3 and all("complete" in line and "MNIST" in line for line in lines[1:])
 
 
+@pytest.mark.slow
 def test_evaluate_json_then_list_shows_the_nll(capsys, two_runs):
     out_dir, docs = two_runs
     run_dir = json.loads(docs[0][0])["run_dir"]
@@ -93,6 +98,7 @@ def test_evaluate_json_then_list_shows_the_nll(capsys, two_runs):
     assert listed[run_dir]["nll"] == pytest.approx(doc["nll"]) and listed[run_dir]["nll_k"] == 4
 
 
+@pytest.mark.slow
 def test_show_json(capsys, two_runs):
     _, docs = two_runs
     run_dir = json.loads(docs[1][0])["run_dir"]
@@ -105,6 +111,7 @@ def test_show_json(capsys, two_runs):
     assert doc["best"]["epoch"] == 3
 
 
+@pytest.mark.slow
 def test_compare_json_and_figure(capsys, two_runs, tmp_path):
     out_dir, docs = two_runs
     paths = [json.loads(d[0])["run_dir"] for d in docs]

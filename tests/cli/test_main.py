@@ -34,6 +34,7 @@ def trained(tmp_path_factory, data_dir):
     return run_dir
 
 
+@pytest.mark.slow
 def test_help_does_not_import_tensorflow():
     code = (
         "import sys; from vae_cli.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
@@ -97,6 +98,7 @@ def test_print_config_is_the_merged_config_with_each_source(capsys, tmp_path):
     assert sorted(tmp_path.iterdir()) == [first, second]  # nothing trained, nothing written
 
 
+@pytest.mark.slow
 def test_print_config_imports_no_tensorflow():
     code = (
         "import sys; from vae_cli.cli.main import main; rc = main(['train', '--print-config']);"
@@ -113,6 +115,7 @@ def test_version(capsys):
     assert capsys.readouterr().out.startswith("vae 0.")
 
 
+@pytest.mark.slow
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "vae_cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("vae ")
@@ -155,6 +158,7 @@ def test_run_folder_contents(trained):
     )
 
 
+@pytest.mark.slow
 def test_train_prints_test_loss_and_where_to_look(capsys, tiny_args, tmp_path):
     code, out, err = run(capsys, tiny_args + ["--set", "train.epochs=1"])
     assert code == 0, err
@@ -200,6 +204,7 @@ def test_plot_latent_reads_the_folder_the_run_was_trained_from(capsys, trained):
     assert out.strip() == str(trained / "latent.png")
 
 
+@pytest.mark.slow
 def test_plot_latent_projects_with_pca_for_larger_latents(capsys, tiny_args, data_dir, tmp_path):
     assert main(tiny_args + ["--set", "model.latent_dim=4", "--set", "train.epochs=1"]) == 0
     (run_dir,) = (tmp_path / "outputs").iterdir()
@@ -250,6 +255,7 @@ def test_broken_decoder_is_reported(capsys, trained, tmp_path):
     assert code == 1 and "cannot load model" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_sigterm_outside_training_is_one_line_and_exit_143():
     script = (
         "import time; from vae_cli.cli import main as m; from vae_cli.cli.commands import show\n"

@@ -85,6 +85,7 @@ def test_bad_folders(tmp_path, capsys):
     assert "data.path: required" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_colour_folder_trains_and_every_figure_is_in_colour(folder, tmp_path, capsys):
     assert main(train_args(tmp_path, "data.dataset=image_folder", f"data.path={folder}")) == 0
     run_dir = next(tmp_path.iterdir())
@@ -100,6 +101,7 @@ def test_colour_folder_trains_and_every_figure_is_in_colour(folder, tmp_path, ca
     assert np.abs(image[..., 0] - image[..., 2]).max() > 0.5  # drawn in colour, not grey
 
 
+@pytest.mark.slow
 def test_gaussian_likelihood_on_colour_images(folder, tmp_path, capsys):
     assert (
         main(
@@ -140,6 +142,7 @@ def test_gaussian_loss_matches_numpy():
     assert clone.get_config() == learned.get_config()
 
 
+@pytest.mark.slow
 def test_npz_uint8_with_test_split(tmp_path, capsys):
     rng = np.random.default_rng(1)
     path = tmp_path / "d.npz"
@@ -170,6 +173,7 @@ def test_npz_float_without_test_set_is_split(tmp_path):
         load_data(DataConfig(dataset="npz", path=str(tmp_path / "none.npz")))
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpu_devices_matches_single_device(data_dir, tmp_path):
     """Same global batch and seed: the two-replica loss curve follows the single-device one."""
     histories = {}

@@ -11,6 +11,8 @@ from conftest import TINY_MODEL, synthetic_digits, write_dataset
 from vae_cli.cli.main import main
 from vae_cli.figures import plots
 
+pytestmark = pytest.mark.slow
+
 # A short run on the synthetic digits; on MNIST the README's target is 90 % for every class.
 THRESHOLD = 0.8
 

@@ -63,6 +63,7 @@ def png(path):
     return image
 
 
+@pytest.mark.slow
 def test_training_writes_a_progress_gif_ending_on_the_last_epoch(run3):
     from PIL import Image
 
@@ -78,6 +79,7 @@ def test_training_writes_a_progress_gif_ending_on_the_last_epoch(run3):
     assert first.shape[0] > first.shape[1] * 1.15  # ten rows of samples, and two of test images and reconstructions
 
 
+@pytest.mark.slow
 def test_grid_is_one_batched_pass_with_dims_and_ranges(capsys, run3, calls):
     (path,) = cli(capsys, "sample", "--grid", "6", "--run", str(run3), "--dims", "2,0", "--range", "linear:-2:2")
     assert path.endswith("grid-6-linear-2_2-dims2_0.png")
@@ -85,6 +87,7 @@ def test_grid_is_one_batched_pass_with_dims_and_ranges(capsys, run3, calls):
     assert calls == [("decoder", 36)]
 
 
+@pytest.mark.slow
 def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
     from vae_cli.runs.view import RunView
 
@@ -100,17 +103,20 @@ def test_grid_over_the_two_most_active_dimensions(capsys, run3, calls):
     assert min(variance[chosen]) >= max(variance[others])  # the two most varied, whatever their indices
 
 
+@pytest.mark.slow
 def test_grid_data_range_encodes_the_test_set_once(capsys, run3, calls, data_dir):
     (path,) = cli(capsys, "sample", "--grid", "5", "--run", str(run3), "--range", "data")
     png(path)
     assert calls == [("encoder", 64), ("decoder", 25)]
 
 
+@pytest.mark.slow
 def test_plain_grid_is_the_pixels_alone(capsys, run3):
     (path,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--no-axes")
     assert mpimg.imread(path).shape[:2] == (4 * 28, 4 * 28)
 
 
+@pytest.mark.slow
 def test_random_samples_are_seeded_and_match_a_plain_keras_decoder(capsys, run3, calls, monkeypatch):
     captured = []
     real = plots.save_image_grid
@@ -129,6 +135,7 @@ def test_random_samples_are_seeded_and_match_a_plain_keras_decoder(capsys, run3,
     assert not np.array_equal(mpimg.imread(other), image)
 
 
+@pytest.mark.slow
 def test_reconstruct_covers_every_class(capsys, run3, calls, monkeypatch):
     rows_seen = []
     real = plots.save_rows
@@ -160,6 +167,7 @@ def test_pick_covering_classes_round_robins():
     np.testing.assert_array_equal(picked, latents.pick_covering_classes(labels, 7, seed=1))
 
 
+@pytest.mark.slow
 def test_interpolate_writes_strip_and_gif(capsys, run3, calls):
     from PIL import Image
 
@@ -177,6 +185,7 @@ def test_interpolation_line_ends_at_the_two_codes():
     np.testing.assert_allclose(z[2], [0.5, 0.0])
 
 
+@pytest.mark.slow
 def test_traverse_rows_per_dimension(capsys, run3, calls):
     (path,) = cli(capsys, "traverse", "--index", "5", "--steps", "7", "--run", str(run3))
     assert path.endswith("traverse-5-7steps.png")
@@ -186,6 +195,7 @@ def test_traverse_rows_per_dimension(capsys, run3, calls):
     np.testing.assert_allclose(z, [[1, 1, 3], [1, 2, 3], [1, 3, 3]])
 
 
+@pytest.mark.slow
 def test_plot_latent_methods_splits_and_limits(capsys, run3):
     (pca,) = cli(capsys, "plot-latent", "--run", str(run3), "--split", "train", "--limit", "100")
     assert pca.endswith("latent-pca-train-100.png")
@@ -210,6 +220,7 @@ def test_tsne_separates_well_separated_clusters():
     assert between > 2 * within
 
 
+@pytest.mark.slow
 def test_tsne_without_opentsne_is_one_line_naming_the_extra(capsys, run3, monkeypatch, calls):
     import sys
 
@@ -220,6 +231,7 @@ def test_tsne_without_opentsne_is_one_line_naming_the_extra(capsys, run3, monkey
     assert calls == [] and not list(run3.glob("latent-tsne-test-30*"))  # stopped before any work
 
 
+@pytest.mark.slow
 def test_figures_are_written_as_pdf_or_svg_when_out_says_so(capsys, run3, tmp_path):
     (pdf,) = cli(capsys, "sample", "--grid", "4", "--run", str(run3), "--out", str(tmp_path / "grid.pdf"))
     assert open(pdf, "rb").read(5) == b"%PDF-"
@@ -231,6 +243,7 @@ def test_figures_are_written_as_pdf_or_svg_when_out_says_so(capsys, run3, tmp_pa
     assert [p.rsplit("/", 1)[-1] for p in paths] == ["line.pdf", "line.gif"]
 
 
+@pytest.mark.slow
 def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkeypatch, tmp_path):
     from vae_cli.figures import training_figures
     from vae_cli.runs.view import RunView
@@ -249,6 +262,7 @@ def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkey
     assert seen["grid"].why_dims == "the two most active"
 
 
+@pytest.mark.slow
 def test_bad_figure_requests_are_one_line(capsys, run3):
     for args, message in (
         (["sample", "--dims", "0,3"], "dimensions run from 0 to 2"),
@@ -267,6 +281,7 @@ def test_bad_figure_requests_are_one_line(capsys, run3):
         assert message in err and err.count("\n") == 1, err
 
 
+@pytest.mark.slow
 def test_unwritable_out_is_one_line(capsys, run3, tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -297,6 +312,7 @@ def test_show_picks_the_best_epoch_at_the_target_beta(tmp_path):
     assert epochs == 2 and best["epoch"] == 2 and score == 115.0
 
 
+@pytest.mark.slow
 def test_show_summarises_without_tensorflow(run3):
     import subprocess
     import sys

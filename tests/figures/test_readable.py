@@ -32,7 +32,9 @@ def overlap(found):
 
 
 @pytest.mark.parametrize("n", [15, 25])
-@pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (12, 28, 1), (40, 20, 1), (128, 128, 3)])
+@pytest.mark.parametrize(
+    "shape", [(8, 8, 1), (28, 28, 1), (12, 28, 1), (40, 20, 1), pytest.param((128, 128, 3), marks=pytest.mark.slow)]
+)
 def test_grid_cells_are_visible_and_tick_labels_never_overlap(figures, tmp_path, shape, n):
     images = np.random.default_rng(0).uniform(size=(n * n, *shape)).astype("float32")
     values = np.linspace(-2.5, 2.5, n)
@@ -116,6 +118,7 @@ def test_epoch_frame_shows_test_images_and_reconstructions_under_the_samples(tmp
     assert mpimg.imread(again).shape == mpimg.imread(path).shape  # every frame of the GIF the same size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "shape, commands",
     [((8, 8), [["reconstruct"], ["interpolate", "--from", "0", "--to", "1"]]), ((12, 20), [["traverse"]])],

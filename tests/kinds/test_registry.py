@@ -66,6 +66,7 @@ def stop_at_epoch_2(monkeypatch):
     return lambda: monkeypatch.setattr(atomic, "atomic_write", real)
 
 
+@pytest.mark.slow
 def test_a_kind_registered_by_a_test_alone_trains_resumes_and_draws(toy_kind, data_dir, tmp_path, monkeypatch, capsys):
     out_dir = tmp_path / "out"
     undo = stop_at_epoch_2(monkeypatch)
@@ -113,6 +114,7 @@ AGREEING = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(AGREEING))
 def test_every_command_names_the_same_best_epoch_and_score(kind, data_dir, tmp_path, capsys):
     out_dir = tmp_path / "out"

@@ -82,6 +82,7 @@ def test_three_models_save_and_reload(models, tmp_path):
     assert not list(tmp_path.glob(".*tmp*")), "temporary files left behind"
 
 
+@pytest.mark.slow
 def test_plain_keras_loads_encoder_and_decoder_without_vae_cli(models, tmp_path):
     save_model(models.encoder, tmp_path / "encoder.h5")
     save_model(models.decoder, tmp_path / "decoder.h5")

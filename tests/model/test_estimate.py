@@ -114,6 +114,7 @@ def test_dynamic_training_batches_are_redrawn_each_epoch_and_reproducible():
     assert static.max() == 1.0 and static.min() == 1.0  # 128/255 > 0.5
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_metrics_json(capsys, data_dir, tmp_path):
     args = [
         "train",
@@ -203,6 +204,7 @@ def test_loss_plot_shows_the_objective_at_the_target_beta_not_the_warmup_weight(
     assert history_columns(rows, beta=2.0)["objective"] == [90.0]
 
 
+@pytest.mark.slow
 def test_each_decoder_call_is_bounded_whatever_k(monkeypatch):
     import tensorflow as tf
 

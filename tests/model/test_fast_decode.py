@@ -51,6 +51,7 @@ def test_only_plain_few_channel_convolutions_take_the_depthwise_form():
     assert not depthwise_form_applies(keras.layers.Conv2D(32, 3, padding="same"))
 
 
+@pytest.mark.slow
 def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_draws():
     encoder, decoder_logits = tiny_conv()
     images = np.random.default_rng(1).random((4 * GUARD_IMAGES + 4, 28, 28, 1)).astype("float32")
@@ -67,6 +68,7 @@ def test_mixed_precision_estimates_stay_within_tolerance_of_float32_on_the_same_
     assert mixed.kl_per_dim == reference.kl_per_dim  # the encoder runs once, in float32, either way
 
 
+@pytest.mark.slow
 def test_mixed_precision_falls_back_to_float32_when_it_would_move_the_estimate():
     encoder, decoder_logits = tiny_conv()
     images = np.random.default_rng(1).random((4 * GUARD_IMAGES, 28, 28, 1)).astype("float32")

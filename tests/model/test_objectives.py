@@ -189,6 +189,7 @@ def test_saved_models_reload_under_safe_mode(tmp_path, kind, objective, samples)
     np.testing.assert_array_equal(split.decoder.predict(inputs, verbose=0), models.decoder.predict(inputs, verbose=0))
 
 
+@pytest.mark.slow
 def test_plain_keras_loads_every_kinds_encoder_and_decoder(tmp_path):
     for kind in ("ae", "cvae"):
         models = models_of(

@@ -142,6 +142,7 @@ def test_compare_refuses_an_out_that_is_not_png(capsys, runs, tmp_path):
     assert "give a file name ending in .png" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_list_and_compare_do_not_import_tensorflow(runs, tmp_path):
     import subprocess
     import sys

@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
 from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.model import estimate
+
+pytestmark = pytest.mark.slow
 
 
 def test_an_evaluation_that_ends_during_another_keeps_both_entries(capsys, data_dir, tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ from vae_cli.cli.main import main
 from vae_cli.runs import export
 from vae_cli.runs.modelfile import load_model
 
+pytestmark = pytest.mark.slow
+
 FORMATS = ["keras", "savedmodel", "tflite", "onnx"]
 
 

@@ -24,6 +24,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     script = textwrap.dedent(f"""
         import time

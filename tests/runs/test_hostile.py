@@ -67,6 +67,7 @@ def trained_run(tmp_path_factory, data_dir):
     return next(out_dir.iterdir())
 
 
+@pytest.mark.slow
 def test_a_decoder_from_elsewhere_with_a_lambda_is_refused_by_sample(capsys, trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path)
     (run_dir / "decoder.h5").unlink()
@@ -77,6 +78,7 @@ def test_a_decoder_from_elsewhere_with_a_lambda_is_refused_by_sample(capsys, tra
     assert (run_dir / "grid.png").read_bytes() == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"", b"GIF89a not hdf5", None])
 def test_truncated_or_foreign_model_files(capsys, trained_run, tmp_path, content):
     run_dir = copy_run(trained_run, tmp_path)
@@ -92,12 +94,14 @@ def test_run_option_on_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert "is not a vae run folder" in err
 
 
+@pytest.mark.slow
 def test_damaged_manifest(capsys, trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path)
     (run_dir / "run.json").write_text("{not json")
     assert "cannot read" in one_line_error(capsys, ["sample", "--run", str(run_dir)])
 
 
+@pytest.mark.slow
 def test_missing_or_damaged_run_config(capsys, trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path)
     (run_dir / "config.yaml").unlink()
@@ -134,6 +138,7 @@ def test_unreadable_dataset_file_names_the_file(capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_failed_run_never_touches_an_earlier_one(capsys, trained_run, data_dir):
     before = {p.name: p.read_bytes() for p in trained_run.iterdir() if p.is_file()}
     one_line_error(
@@ -157,6 +162,7 @@ def test_a_failed_run_never_touches_an_earlier_one(capsys, trained_run, data_dir
     )
 
 
+@pytest.mark.slow
 def test_every_file_of_a_run_is_made_with_the_umask(trained_run):
     umask = os.umask(0)
     os.umask(umask)
@@ -165,6 +171,7 @@ def test_every_file_of_a_run_is_made_with_the_umask(trained_run):
     assert set(modes.values()) == {0o666 & ~umask}, modes
 
 
+@pytest.mark.slow
 def test_a_linked_samples_folder_stops_a_resume_before_anything_is_written(capsys, trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path)
     manifest = json.loads((run_dir / "run.json").read_text())
@@ -178,6 +185,7 @@ def test_a_linked_samples_folder_stops_a_resume_before_anything_is_written(capsy
     assert sorted(elsewhere.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_a_figure_replaces_a_link_in_its_place_and_never_writes_through_it(capsys, trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path)
     outside = tmp_path / "outside.png"

@@ -6,13 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 
 import h5py
+import held_training
 import numpy as np
 import pytest
-from conftest import TINY_MODEL, write_dataset
+from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.figures import charts, plots, writer
@@ -56,6 +55,7 @@ def history(run_dir):
     return list(csv.DictReader((run_dir / folder.HISTORY).open()))
 
 
+@pytest.mark.slow
 def test_each_kind_records_its_losses_and_splits(runs):
     for kind, run_dir in runs.items():
         manifest = json.loads((run_dir / folder.MANIFEST).read_text())
@@ -78,6 +78,7 @@ def test_each_kind_records_its_losses_and_splits(runs):
         assert (run_dir / "classes.png").exists() == kind.startswith("cvae")
 
 
+@pytest.mark.slow
 def test_saved_models_reload_under_safe_mode_and_agree(runs):
     for kind, run_dir in runs.items():
         encoder, decoder = load_model(run_dir / folder.ENCODER), load_model(run_dir / folder.DECODER)
@@ -120,6 +121,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ae", "cvae", "iwae"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_figure_command_works_or_refuses_in_one_line(runs, capsys, kind, command):
@@ -153,6 +155,7 @@ def saved_titles(monkeypatch):
     return titles
 
 
+@pytest.mark.slow
 def test_titles_say_what_an_autoencoder_and_a_cvae_draw_from(runs, capsys, monkeypatch):
     titles = saved_titles(monkeypatch)
     assert main(["sample", "--random", "9", "--run", str(runs["ae"])]) == 0
@@ -165,6 +168,7 @@ def test_titles_say_what_an_autoencoder_and_a_cvae_draw_from(runs, capsys, monke
     assert "one row per class" in titles[-1] and "style held, class changed" in titles[-1]
 
 
+@pytest.mark.slow
 def test_cvae_samples_decode_each_row_as_its_class(runs, monkeypatch):
     from vae_cli.figures import kind_figures
 
@@ -179,6 +183,7 @@ def test_cvae_samples_decode_each_row_as_its_class(runs, monkeypatch):
         np.testing.assert_allclose(rows[0][label], expected, atol=1e-6)  # the same z in each column
 
 
+@pytest.mark.slow
 def test_evaluate_says_what_each_kind_measures(runs, capsys):
     assert main(["evaluate", "--run", str(runs["ae"]), "--limit", "16"]) == 0
     out = capsys.readouterr().out
@@ -194,6 +199,7 @@ def test_evaluate_says_what_each_kind_measures(runs, capsys):
     assert entry["conditional"] is True and entry["nll"] <= entry["negative_elbo"] + 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "trained, edited",
     [("cvae", "vae"), ("cvae", "ae"), ("ae", "vae"), ("ae", "cvae"), ("iwae", "cvae"), ("iwae", "ae")],
@@ -216,6 +222,7 @@ def test_a_kind_edited_in_config_yaml_after_training_is_refused_in_one_line(runs
     assert sorted(p.name for p in run_dir.iterdir()) == before  # nothing written
 
 
+@pytest.mark.slow
 def test_a_cvae_whose_run_json_names_other_classes_is_refused_in_one_line(runs, tmp_path, capsys):
     run_dir = tmp_path / "edited"
     shutil.copytree(runs["cvae"], run_dir)
@@ -229,6 +236,7 @@ def test_a_cvae_whose_run_json_names_other_classes_is_refused_in_one_line(runs, 
         assert "is given 10 classes, but" in err and "names 3; the run folder is damaged" in err, err
 
 
+@pytest.mark.slow
 def test_the_test_set_is_only_touched_after_training(data_dir, tmp_path, monkeypatch):
     from vae_cli.training import pipeline
 
@@ -241,6 +249,7 @@ def test_the_test_set_is_only_touched_after_training(data_dir, tmp_path, monkeyp
     assert seen == [38, 64]  # the validation split for every epoch, the test split once, for the final numbers
 
 
+@pytest.mark.slow
 def test_loss_curves_say_validation_and_drop_the_panels_a_kind_lacks(runs, monkeypatch):
     from vae_cli.training.history import history_columns
 
@@ -286,12 +295,6 @@ def test_a_decoder_that_misses_the_image_size_stops_before_any_folder(data_dir, 
 
 
 # ------------------------------------------------------------------------------------------ resume after SIGKILL
-@pytest.fixture(scope="module")
-def long_data(tmp_path_factory):
-    """Enough images that an epoch lasts long enough to be killed in the middle of."""
-    return write_dataset(tmp_path_factory.mktemp("long") / "mnist", train=3072, test=64)
-
-
 def checkpoint_epoch(run_dir):
     path = run_dir / checkpoint.FILENAME
     return checkpoint.load(path).state["epoch"] if path.is_file() else 0
@@ -302,23 +305,15 @@ def variables(run_dir):
         return [f["variables"][str(i)][()] for i in range(len(f["variables"]))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ae", "cvae", "iwae"])
-def test_sigkill_then_resume_gives_the_same_weights(long_data, tmp_path, kind):
-    assert main(train_args(long_data, tmp_path / "full", kind, epochs=3)) == 0
+def test_sigkill_then_resume_gives_the_same_weights(data_dir, tmp_path, kind):
+    assert main(train_args(data_dir, tmp_path / "full", kind, epochs=3)) == 0
     out_dir = tmp_path / "killed"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vae_cli", *train_args(long_data, out_dir, kind, epochs=3)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 120
-    while not (out_dir.exists() and any(out_dir.iterdir()) and checkpoint_epoch(only_run(out_dir)) >= 1):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.2)  # into epoch 2
+    announce = tmp_path / "held"
+    args = train_args(data_dir, out_dir, kind, epochs=3)
+    proc = held_training.start(args, announce, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    held_training.wait_until_held(proc, announce)  # in epoch 2, after its checkpoint of epoch 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run_dir = only_run(out_dir)
@@ -328,6 +323,7 @@ def test_sigkill_then_resume_gives_the_same_weights(long_data, tmp_path, kind):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_cvae_streams_a_labelled_image_folder(tmp_path, capsys):
     from PIL import Image
 

@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import h5py
+import held_training
 import numpy as np
 import pytest
-from conftest import TINY_MODEL, write_dataset
+from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.errors import RunError, Terminated
@@ -20,12 +20,6 @@ from vae_cli.runs import atomic, folder
 from vae_cli.runs.lock import RunLock
 from vae_cli.runs.modelfile import load_model
 from vae_cli.training import checkpoint
-
-
-@pytest.fixture(scope="module")
-def long_data(tmp_path_factory):
-    """Enough images that an epoch lasts long enough to be killed in the middle of."""
-    return write_dataset(tmp_path_factory.mktemp("long") / "mnist", train=3072, test=128)
 
 
 def train_args(data, out_dir, epochs=3, name="r"):
@@ -69,15 +63,12 @@ def start_child(args):
     )
 
 
-def wait_for_epoch(out_dir, epoch, proc, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        runs_ = [p for p in out_dir.iterdir() if p.is_dir()] if out_dir.exists() else []
-        if runs_ and checkpoint_epoch(runs_[0]) >= epoch:
-            return runs_[0]
-        time.sleep(0.05)
-    raise AssertionError("training did not reach the epoch in time")
+def start_held(data, out_dir):
+    """A child training into ``out_dir`` that halts after step 2 of epoch 2 until signalled; it and its run."""
+    announce = out_dir.parent / "held"
+    proc = held_training.start(train_args(data, out_dir), announce, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    held_training.wait_until_held(proc, announce)
+    return proc, only_run(out_dir)
 
 
 def variables(run_dir):
@@ -106,17 +97,16 @@ def assert_same_weights(a, b):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(long_data, tmp_path_factory):
+def uninterrupted(data_dir, tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("full")
-    assert main(train_args(long_data, out_dir)) == 0
+    assert main(train_args(data_dir, out_dir)) == 0
     return only_run(out_dir)
 
 
-def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(long_data, tmp_path, uninterrupted):
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
-    proc = start_child(train_args(long_data, out_dir))
-    run_dir = wait_for_epoch(out_dir, 1, proc)
-    time.sleep(0.3)  # into epoch 2
+    proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
@@ -131,11 +121,10 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(long_data, tmp_path,
     assert_each_epoch_logged_once(run_dir, 3)
 
 
-def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninterrupted):
+@pytest.mark.slow
+def test_ctrl_c_saves_and_prints_the_resume_command(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
-    proc = start_child(train_args(long_data, out_dir))
-    run_dir = wait_for_epoch(out_dir, 1, proc)
-    time.sleep(0.3)
+    proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -147,15 +136,15 @@ def test_ctrl_c_saves_and_prints_the_resume_command(long_data, tmp_path, uninter
     assert_each_epoch_logged_once(run_dir, 3)
 
 
-def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(long_data, tmp_path, uninterrupted):
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(data_dir, tmp_path, uninterrupted):
     out_dir = tmp_path / "out"
-    proc = start_child(train_args(long_data, out_dir))
-    run_dir = wait_for_epoch(out_dir, 1, proc)
-    time.sleep(0.3)
+    proc, run_dir = start_held(data_dir, out_dir)  # in epoch 2, after its checkpoint of epoch 1
     proc.send_signal(signal.SIGTERM)  # what docker stop, Slurm and systemd send
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert err.startswith("vae train: stopped by SIGTERM in epoch ") and "finished steps are discarded" in err
+    assert err.startswith("vae train: stopped by SIGTERM in epoch 2 (its 2 finished steps are discarded)")
     assert f"continue with: vae train --resume {run_dir}" in err
     assert "Traceback" not in err and err.strip().count("\n") == 0
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
@@ -171,11 +160,11 @@ def test_sigterm_stops_like_ctrl_c_and_two_resumes_at_once_have_one_writer(long_
     assert_same_weights(run_dir, uninterrupted)
 
 
+@pytest.mark.slow
 def test_resume_of_a_run_still_training_is_refused_and_a_killed_writer_frees_it(data_dir, tmp_path):
     out_dir = tmp_path / "out"
-    proc = start_child(train_args(data_dir, out_dir, epochs=1000))  # still training when the second one asks
+    proc, run_dir = start_held(data_dir, out_dir)  # held in epoch 2: still training when the second one asks
     try:
-        run_dir = wait_for_epoch(out_dir, 1, proc)
         second = subprocess.run(
             [sys.executable, "-m", "vae_cli", "train", "--resume", str(run_dir)], capture_output=True, text=True
         )
@@ -243,6 +232,7 @@ def test_sigterm_in_the_first_epoch_says_to_start_again(data_dir, tmp_path, monk
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     path = tmp_path / "decoder.h5"
     script = textwrap.dedent(f"""
@@ -279,6 +269,7 @@ def test_kill_during_a_save_keeps_the_previous_file(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+@pytest.mark.slow
 def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_path, monkeypatch, capsys):
     real = atomic.atomic_write
     calls = {"n": 0}
@@ -310,6 +301,7 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
     assert manifest["status"] == "failed" and manifest["reason"].startswith(f"could not write into {run_dir}")
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 
@@ -337,6 +329,7 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tm
         assert np.isfinite(weight).all()
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
     for name in ("a", "b"):
         assert main(train_args(data_dir, tmp_path / name, epochs=2)) == 0
@@ -353,6 +346,7 @@ def test_same_seed_same_weights_and_a_full_manifest(data_dir, tmp_path):
     assert {"intra_op", "inter_op", "cpu_count"} <= set(manifest["threads"])
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_run_changes_nothing(data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
     run_dir = only_run(tmp_path / "out")
@@ -388,6 +382,7 @@ def test_bad_resume_requests(tmp_path, capsys, setup, args, code, message):
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by_name(data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "out", epochs=1)) == 0
     run_dir = only_run(tmp_path / "out")
@@ -401,6 +396,7 @@ def test_a_run_of_another_version_whose_data_was_split_differently_is_refused_by
     assert "was trained by vae 0.1.0, which held out its data differently" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["file", "link"])
 def test_a_tensorboard_file_or_link_is_refused_before_resuming(data_dir, tmp_path, monkeypatch, capsys, damage):
     """A file where the TensorBoard folder goes failed mid-epoch with TensorFlow's message and marked the run

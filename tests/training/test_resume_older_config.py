@@ -40,6 +40,7 @@ def interrupted_run(data_dir, tmp_path, monkeypatch):
     return stopped_after_epoch_1(data_dir, tmp_path / "out", monkeypatch)
 
 
+@pytest.mark.slow
 def test_a_run_written_before_a_key_existed_resumes(interrupted_run, capsys):
     as_written_before_the_key(interrupted_run)
     capsys.readouterr()
@@ -47,6 +48,7 @@ def test_a_run_written_before_a_key_existed_resumes(interrupted_run, capsys):
     assert checkpoint_epoch(interrupted_run) == 3
 
 
+@pytest.mark.slow
 def test_an_edit_to_such_a_run_is_still_refused(interrupted_run, capsys):
     as_written_before_the_key(interrupted_run, edit={"epochs": 4})
     capsys.readouterr()

@@ -45,6 +45,7 @@ def run_dir(tmp_path_factory, data_dir):
     return run
 
 
+@pytest.mark.slow
 def test_scalars_match_the_history(run_dir):
     history = list(csv.DictReader((run_dir / "history.csv").open()))
     train, plugins = read(run_dir / "tensorboard" / "train")
@@ -66,6 +67,7 @@ def test_scalars_match_the_history(run_dir):
     assert 0 < rates[1] < rates[0] <= 1.4e-3
 
 
+@pytest.mark.slow
 def test_samples_image_and_graph(run_dir):
     from tensorboard.util import tensor_util
 
@@ -86,6 +88,7 @@ def png_size(path):
         return image.size
 
 
+@pytest.mark.slow
 def test_off_when_the_config_says_so(capsys, tiny_args, tmp_path):
     assert main(tiny_args + ["--set", "train.epochs=1", "--set", "output.tensorboard=false"]) == 0
     (run,) = (tmp_path / "outputs").iterdir()
@@ -110,6 +113,7 @@ def test_trim_drops_epochs_past_the_checkpoint_and_torn_records(tmp_path):
     assert path.read_bytes() == before  # nothing past the epoch: the file is left alone
 
 
+@pytest.mark.slow
 def test_an_epoch_logged_but_not_checkpointed_appears_once_after_resume(data_dir, tmp_path, monkeypatch, capsys):
     import errno
 
@@ -141,6 +145,7 @@ def test_an_epoch_logged_but_not_checkpointed_appears_once_after_resume(data_dir
     assert sorted(read(run / "tensorboard")[0]["samples"]) == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_the_log_changes_nothing_in_training(run_dir, data_dir, tmp_path):
     import h5py
     import numpy as np
@@ -168,6 +173,7 @@ def test_the_log_changes_nothing_in_training(run_dir, data_dir, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_an_autoencoder_logs_its_reconstruction_as_its_objective(tmp_path, data_dir):
     from conftest import TINY_MODEL
 

@@ -34,6 +34,7 @@ def load(out_dir, name):
     return optuna.load_study(study_name=name, storage=study_mod.default_storage(out_dir, name))
 
 
+@pytest.mark.slow
 def test_a_study_prunes_a_hopeless_trial_continues_and_reports(capsys, data_dir, tmp_path):
     out_dir = tmp_path / "out"
     space = {
@@ -230,6 +231,7 @@ def test_a_trial_stopped_midway_runs_again_from_its_folder(monkeypatch, capsys, 
     assert "stopped -> 1" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_an_autoencoder_study_completes_under_the_output_dir_flag(capsys, data_dir, tmp_path, monkeypatch):
     """An ae's epochs have no KL column: its objective is the reconstruction, not a 'diverged' NaN. A
     search's --output-dir places the study as --set output.dir does, never ./outputs."""

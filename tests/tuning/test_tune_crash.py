@@ -24,6 +24,8 @@ from vae_cli.runs.history import read_history
 from vae_cli.training import checkpoint
 from vae_cli.tuning import study as study_mod
 
+pytestmark = pytest.mark.slow
+
 EPOCHS, TRIALS = 3, 2
 SPACE = {
     "pruner": "none",
@@ -192,7 +194,10 @@ def test_postgresql_two_processes_one_killed(postgres, epoch_data, tmp_path):
     procs = [first, second]
     try:
         killed = kill_one_mid_trial(postgres, procs)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 60
+        while all(p.poll() is None for p in procs):  # until the killed one is gone
+            assert time.monotonic() < deadline, "the killed process did not end"
+            time.sleep(0.05)
         (survivor,) = [p for p in procs if p.poll() is None]
         assert survivor.wait(timeout=240) == 0, [(tmp_path / f).read_text() for f in ("a.log", "b.log")]
     finally:
