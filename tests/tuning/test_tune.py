@@ -161,11 +161,13 @@ class FakeTrial:
 
 
 def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_trial():
+    from vae_cli.kinds import KINDS, OBJECTIVES, Score
     from vae_cli.tuning.reporter import EpochReporter
 
     logs = {"val_loss": 9.0, "val_reconstruction_loss": 100.0, "val_kl_loss": 5.0}
     fake = FakeTrial(prune=False)
-    reporter = EpochReporter(fake, reported={1})
+    score = Score(KINDS.get("vae"), OBJECTIVES.get("elbo"), 1.0)
+    reporter = EpochReporter(fake, {1}, score)
     reporter.set_model(SimpleNamespace(stop_training=False))
     reporter.on_epoch_end(0, logs)  # epoch 1: reported by the worker that died, not again
     reporter.on_epoch_end(1, logs)
@@ -174,7 +176,7 @@ def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_tri
     reporter.on_epoch_end(2, logs)
     assert reporter.pruned_at == 3 and reporter.model.stop_training
     with pytest.raises(GivenUp):  # declared dead by the others: stop before saving the epoch
-        EpochReporter(FakeTrial(prune=False, running=False), set()).on_epoch_end(0, logs)
+        EpochReporter(FakeTrial(prune=False, running=False), set(), score).on_epoch_end(0, logs)
 
 
 @pytest.mark.parametrize(
