@@ -309,10 +309,10 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_good_weights(data_dir, tm
 
     real = pipeline.train_pipeline
 
-    def poisoned(images, batch_size, seed, first_epoch, epochs, *args):
-        steps = pipeline.steps_per_epoch(len(images), batch_size)
+    def poisoned(train, batch_size, seed, epochs):
+        steps = pipeline.steps_per_epoch(len(train.source), batch_size)
         bad_step = steps + 2  # epoch 2, batch 3
-        ds = real(images, batch_size, seed, first_epoch, epochs, *args).enumerate()
+        ds = real(train, batch_size, seed, epochs).enumerate()
         return ds.map(lambda i, x: tf.where(i == bad_step, x * np.nan, x))
 
     monkeypatch.setattr(fitting, "train_pipeline", poisoned)
