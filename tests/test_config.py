@@ -114,6 +114,17 @@ def test_bad_overrides(item, expected):
         load_config(None, [item])
 
 
+@pytest.mark.parametrize(
+    "item", ['data.path="/tmp/x\\0y"', 'output.dir="/tmp/cfg\\0x"', 'data.data_dir="\\0"', 'output.name="a\\0"']
+)
+def test_a_nul_byte_in_a_config_string_is_refused_printably(item):
+    key = item.partition("=")[0]
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [item])
+    message = str(info.value)
+    assert message.startswith(f"{key}: contains a NUL byte (\\x00)") and message.isprintable(), message
+
+
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")

@@ -76,6 +76,10 @@ def _check(key, value, hint, meta):
         raise ConfigError(f"{key}: must be a finite number, got {value}")
     if hint is str and len(value) > limits.MAX_TEXT:
         raise ConfigError(f"{key}: at most {limits.MAX_TEXT} characters, got {_describe(value)}")
+    if hint is str and "\0" in value:  # the OS would cut a path there, or refuse it with a traceback
+        raise ConfigError(
+            f"{key}: contains a NUL byte (\\x00), which no path or name can hold; remove it from {shown(value)}"
+        )
     _check_range(key, value, meta)
     return value
 

@@ -62,6 +62,15 @@ def int_between(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def path_text(text: str) -> str:
+    """A path as given on the command line, refused if it holds a NUL byte, which the OS would refuse or cut at."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(
+            f"contains a NUL byte (\\x00), which no path can hold; remove it from {shown(text)}"
+        )
+    return text
+
+
 positive_int = int_between(1)
 index = int_between(0)
 ALL = "all"
@@ -109,6 +118,7 @@ def add_run(parser: argparse.ArgumentParser) -> argparse.Action:
     return parser.add_argument(
         "--run",
         metavar="DIR",
+        type=path_text,
         default=None,
         help="run folder to use (default: the most recent run under --output-dir)",
     )
@@ -117,11 +127,11 @@ def add_run(parser: argparse.ArgumentParser) -> argparse.Action:
 def add_output_dir(
     parser: argparse.ArgumentParser, help: str = RUNS_HELP, default: str | None = defaults.OUTPUT_DIR
 ) -> argparse.Action:
-    return parser.add_argument("--output-dir", metavar="DIR", default=default, help=help)
+    return parser.add_argument("--output-dir", metavar="DIR", type=path_text, default=default, help=help)
 
 
 def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> argparse.Action:
-    return parser.add_argument("--data-dir", metavar="DIR", default=None, help=help)
+    return parser.add_argument("--data-dir", metavar="DIR", type=path_text, default=None, help=help)
 
 
 def add_set(parser: argparse.ArgumentParser, help: str) -> argparse.Action:
@@ -139,7 +149,11 @@ def add_run_args(parser: argparse.ArgumentParser, out_default: str | None, data:
     add_output_dir(parser)
     if out_default:
         parser.add_argument(
-            "--out", metavar="FILE", default=None, help=f"PNG, PDF or SVG file to write (default: {out_default})"
+            "--out",
+            metavar="FILE",
+            type=path_text,
+            default=None,
+            help=f"PNG, PDF or SVG file to write (default: {out_default})",
         )
     if data:
         add_data_dir(

@@ -10,7 +10,15 @@ from functools import partial
 from typing import Any
 
 from vae_cli import defaults
-from vae_cli.cli.arguments import add_data_dir, add_json, add_output_dir, add_set, positive_float, positive_int
+from vae_cli.cli.arguments import (
+    add_data_dir,
+    add_json,
+    add_output_dir,
+    add_set,
+    path_text,
+    positive_float,
+    positive_int,
+)
 
 SEARCH_ONLY = "search only"  # a setting of the search: the workers are given it; --show refuses it
 STUDY = "study"  # which study, and where: the workers are given it; --show reads it too
@@ -35,12 +43,19 @@ def _option(flag: str, **settings: Any) -> Adder:
 # In the order ``vae tune --help`` lists them.
 FLAGS = (
     Flag(
-        SEARCH_ONLY, _option("--config", metavar="FILE", default=None, help="the YAML config every trial starts from")
+        SEARCH_ONLY,
+        _option(
+            "--config", metavar="FILE", type=path_text, default=None, help="the YAML config every trial starts from"
+        ),
     ),
     Flag(
         SEARCH_ONLY,
         _option(
-            "--space", metavar="FILE", default=None, help="the search-space YAML: objective, pruner, keys and ranges"
+            "--space",
+            metavar="FILE",
+            type=path_text,
+            default=None,
+            help="the search-space YAML: objective, pruner, keys and ranges",
         ),
     ),
     Flag(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from vae_cli.cli import report, tables
-from vae_cli.cli.arguments import add_json, add_output_dir, add_parser
+from vae_cli.cli.arguments import add_json, add_output_dir, add_parser, path_text
 from vae_cli.errors import ConfigError
 
 
@@ -22,6 +22,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "runs",
         metavar="RUN",
+        type=path_text,
         nargs="*",
         help="run folders, or folder names under --output-dir (default: every run there)",
     )
@@ -29,6 +30,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--out",
         metavar="FILE",
+        type=path_text,
         default=None,
         help="file to write (default: compare-<RUN>_vs_<RUN>.png beside the first run)",
     )

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from vae_cli.cli import options, report
-from vae_cli.cli.arguments import HELP_WIDTH, add_data_dir, add_json, add_output_dir, add_parser, add_set
+from vae_cli.cli.arguments import HELP_WIDTH, add_data_dir, add_json, add_output_dir, add_parser, add_set, path_text
 from vae_cli.errors import ConfigError
 
 
@@ -42,6 +42,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--config",
         metavar="FILE",
+        type=path_text,
         action="append",
         default=[],
         help="YAML config; repeatable: later files win key by key (default: built-in defaults)",
@@ -49,6 +50,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
+        type=path_text,
         default=None,
         help="continue an interrupted run from its last completed epoch, with its own config.yaml",
     )
