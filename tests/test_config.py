@@ -125,6 +125,18 @@ def test_a_nul_byte_in_a_config_string_is_refused_printably(item):
     assert message.startswith(f"{key}: contains a NUL byte (\\x00)") and message.isprintable(), message
 
 
+@pytest.mark.parametrize("device", ["/cpu:64", "/cpu:100000", "/gpu:64", "/device:GPU:99999999999999999999"])
+def test_device_indices_are_capped(device):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["train.distribute=mirrored", f"train.devices=['/cpu:0', '{device}']"])
+    assert str(info.value).startswith(f"train.devices[1]: device indices run from 0 to 63, got '{device}'")
+
+
+def test_the_highest_device_indices_load():
+    cfg = load_config(None, ["train.distribute=mirrored", "train.devices=['/cpu:63', '/gpu:63', '/device:GPU:0']"])
+    assert cfg.train.devices == ["/cpu:63", "/gpu:63", "/device:GPU:0"]
+
+
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")

@@ -162,6 +162,12 @@ def test_a_nul_byte_in_a_path_is_one_printable_line(capsys, args, message):
     assert message in err and "\\x00" in err and err[:-1].isprintable(), err
 
 
+@pytest.mark.parametrize("device", ["/cpu:100000", "/cpu:99999999999999999999"])
+def test_a_device_index_over_the_cap_is_refused_when_the_config_is_read(capsys, device):
+    args = ["train", "--print-config", "--set", "train.distribute=mirrored", "--set", f"train.devices=[{device}]"]
+    assert "train.devices[0]: device indices run from 0 to 63" in one_line(capsys, args, 2)
+
+
 # ------------------------------------------------------------ figure requests
 @pytest.mark.parametrize(
     "args, message",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,7 +245,22 @@ def _check_together(cfg):
         raise ConfigError(f"data.image_size: at most {limits.MAX_IMAGE_PIXELS:,} pixels, got {shown(data.image_size)}")
     if train.devices is not None and train.distribute == "none":
         raise ConfigError("train.devices: only used with train.distribute: mirrored")
+    _check_devices(train.devices or [])
     kinds.check_config(cfg.model, train)
+
+
+_DEVICE_INDEX = re.compile(r"(?:^|[/:])(?:cpu|gpu):(\d+)$", re.IGNORECASE)
+
+
+def _check_devices(devices):
+    """Device indices below the cap: each /cpu:N is split into N + 1 logical devices before training."""
+    for i, name in enumerate(devices):
+        index = _DEVICE_INDEX.search(name)
+        if index and int(index.group(1)) >= limits.MAX_DEVICES:  # the digits fit: strings are capped at MAX_TEXT
+            raise ConfigError(
+                f"train.devices[{i}]: device indices run from 0 to {limits.MAX_DEVICES - 1}, got {shown(name)}; "
+                "name fewer devices"
+            )
 
 
 def to_dict(cfg: Config) -> dict:

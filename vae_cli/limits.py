@@ -24,6 +24,7 @@ MAX_EPOCHS = 1_000_000
 MAX_HISTORY_BYTES = 64 * 2**20  # a run's history.csv: about 600,000 epochs of rows
 MAX_BATCH_SIZE = 65_536
 MAX_SEED = 2**32 - 1  # what NumPy and TensorFlow seeds take
+MAX_DEVICES = 64  # train.devices: indices 0 .. 63 of a kind; /cpu:N splits the CPU into N + 1 logical devices
 
 # ------------------------------------------------------------------ data
 MAX_IMAGE_PIXELS = 512 * 512  # height x width the model sees; data.image_size resizes larger images
