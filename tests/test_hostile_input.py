@@ -190,6 +190,7 @@ def test_a_device_index_over_the_cap_is_refused_when_the_config_is_read(capsys, 
         (["evaluate", "--k", "10000000"], "--k: must be at most 100,000, got 10000000"),
         (["evaluate", "--samples", "1000000"], "--samples: must be at most 10,000, got 1000000"),
         (["sample", "--seed", "9" * 5000], "--seed: expected a whole number"),
+        (["tune", "--workers", "100000"], "--workers: must be at most 64, got 100000"),
     ],
 )
 def test_figure_and_evaluation_requests_are_bounded(capsys, tmp_path, args, message):

@@ -47,3 +47,6 @@ MAX_K = 100_000  # evaluate --k; Burda et al. use 5,000
 MAX_SAMPLES = 10_000  # evaluate --samples
 EVALUATE_CHUNK_VALUES = 8192 * 28 * 28  # pixel values decoded per call, whatever k and the image size
 MAX_TRAIN_SAMPLES = 5000  # train.samples: k draws of z per image in each training step
+
+# ------------------------------------------------------------------ tuning
+MAX_WORKERS = 64  # vae tune --workers: each is a TensorFlow process; about one per 2 cores is useful

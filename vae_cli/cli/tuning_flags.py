@@ -15,10 +15,12 @@ from vae_cli.cli.arguments import (
     add_json,
     add_output_dir,
     add_set,
+    int_between,
     path_text,
     positive_float,
     positive_int,
 )
+from vae_cli.limits import MAX_WORKERS
 
 SEARCH_ONLY = "search only"  # a setting of the search: the workers are given it; --show refuses it
 STUDY = "study"  # which study, and where: the workers are given it; --show reads it too
@@ -73,9 +75,10 @@ FLAGS = (
         _option(
             "--workers",
             metavar="N",
-            type=positive_int,
+            type=int_between(1, MAX_WORKERS),
             default=1,
-            help="worker processes on this machine, each with an equal share of the cores",
+            help="worker processes on this machine, each with an equal share of the cores; about one per 2 cores "
+            f"is sensible (at most {MAX_WORKERS})",
         ),
     ),
     Flag(
