@@ -168,6 +168,26 @@ def test_a_device_index_over_the_cap_is_refused_when_the_config_is_read(capsys, 
     assert "train.devices[0]: device indices run from 0 to 63" in one_line(capsys, args, 2)
 
 
+# ------------------------------------------------------------------ paths
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sample"],
+        ["export"],
+        ["evaluate"],
+        ["compare"],
+        ["tune", "--config", ROOT / "configs/mnist.yaml", "--space", ROOT / "configs/tune_mnist.yaml", "--trials", 1],
+        ["train", "--set", "train.epochs=1"],
+    ],
+)
+def test_a_line_break_in_a_path_stays_in_the_one_line(capsys, tmp_path, data_dir, command):
+    """A folder under a regular file: ENOTDIR, which stops root too, where a read-only folder does not."""
+    (tmp_path / "file").write_text("")
+    data = ["--data-dir", data_dir] if command[0] == "train" else []
+    err = one_line(capsys, [*command, *data, "--output-dir", tmp_path / "file" / "a\nb"], 1)
+    assert "file/a\\nb" in err and err.startswith(f"vae {command[0]}: error: "), err
+
+
 # ------------------------------------------------------------ figure requests
 @pytest.mark.parametrize(
     "args, message",

@@ -14,11 +14,16 @@ from pathlib import Path
 from vae_cli.limits import SHOWN_CHARS
 
 
+def one_line(text: str) -> str:
+    """``text`` with every unprintable character escaped as Python writes it (``\\n``, ``\\x00``): a line
+    break in user input (a path, ``--set $'a\\nb=1'``) cannot split a message's one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def cut(text: str, limit: int = SHOWN_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters, saying how long it was: user input in a message
-    stays short, and a line break in it (``--set $'a\\nb=1'``) cannot split the message's one line."""
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    stays short."""
+    text = one_line(text)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 

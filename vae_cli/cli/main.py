@@ -14,7 +14,7 @@ from typing import Any
 
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
-from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError
+from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError, one_line
 
 EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable model ...)
 EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
@@ -56,8 +56,8 @@ def _run(args: Any) -> int:
     except OSError as exc:  # a file or folder the user named that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
         print(
-            f"vae {args.command}: error: {where}{exc.strerror or exc}; check the path, its permissions and "
-            "the free space",
+            f"vae {args.command}: error: {one_line(f'{where}{exc.strerror or exc}')}; check the path, its "
+            "permissions and the free space",
             file=sys.stderr,
         )
         return EXIT_FAILURE
