@@ -1,7 +1,9 @@
 """``vae export``: every format loaded back in its own runtime, outputs matching the Keras models'."""
 
 import json
+import os
 import re
+import stat
 
 import numpy as np
 import pytest
@@ -159,6 +161,16 @@ def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exporte
     assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
     assert not marker.exists() and (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
     assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]
+
+
+def test_a_savedmodel_folder_has_the_umasks_permissions(capsys, run_dir):
+    previous = os.umask(0o022)
+    try:
+        assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
+    finally:
+        os.umask(previous)
+    for model in ("encoder", "decoder"):
+        assert stat.S_IMODE((run_dir / "export" / f"{model}_savedmodel").stat().st_mode) == 0o755
 
 
 def test_a_conditional_run_exports_both_inputs_of_each_model(capsys, data_dir, tmp_path):

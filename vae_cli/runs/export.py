@@ -9,7 +9,9 @@ Each file is written under a temporary name and renamed into place; a folder is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import shutil
 import tempfile
 import warnings
@@ -119,13 +121,28 @@ def _write_keras(model, path):
 
 def _write_savedmodel(model, path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = _new_folder(path)
     try:
         model.export(str(tmp), format="tf_saved_model", verbose=False)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _swap_in(tmp, path)
+
+
+def _new_folder(path: Path) -> Path:
+    """An empty new folder beside ``path``, with the permissions the umask gives (0755 under umask 022).
+
+    Not ``tempfile.mkdtemp``: it makes folders 0700 whatever the umask, and this one is renamed into place.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp.mkdir(0o777)
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary folder name", str(path.parent))
 
 
 def _swap_in(new: Path, path: Path) -> None:
