@@ -70,7 +70,7 @@ class ModelKind:
         raise NotImplementedError
 
     def check_grid_range(self, rng: Any) -> None:
-        """Refuses a span this kind cannot draw (``figures.requested.RequestError``)."""
+        """Refuses a span this kind cannot draw (``errors.RequestError``)."""
 
     def random_codes(self, latent_dim: int, n: int, seed: int, test_codes: Any) -> tuple[Any, str]:
         """``n`` codes to decode as samples, and words saying where they come from."""
