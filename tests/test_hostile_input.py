@@ -81,7 +81,7 @@ def alias_bomb(levels=9):
 def test_alias_bomb_in_a_config_file(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(f"model:\n  latent_dim: {alias_bomb()}\n")
-    assert "values once its aliases are expanded" in probe(["train", "--print-config", "--config", path], 2, tmp_path)
+    assert "values once its aliases are expanded" in probe(["train", "--config", path], 2, tmp_path)
 
 
 @pytest.mark.slow
@@ -109,19 +109,19 @@ def test_alias_bomb_in_a_run_folders_config_yaml(tmp_path):
 def test_deep_nesting(tmp_path, text):
     path = tmp_path / "deep.yaml"
     path.write_text(text)
-    assert "nested more than 32 levels deep" in probe(["train", "--print-config", "--config", path], 2, tmp_path)
+    assert "nested more than 32 levels deep" in probe(["train", "--config", path], 2, tmp_path)
 
 
 @pytest.mark.slow
 def test_config_from_dev_zero(tmp_path):
-    assert "over 1,000,000 bytes" in probe(["train", "--print-config", "--config", "/dev/zero"], 2, tmp_path)
+    assert "over 1,000,000 bytes" in probe(["train", "--config", "/dev/zero"], 2, tmp_path)
 
 
 @pytest.mark.slow
 def test_a_29_mb_config(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("train:\n  epochs: 3\n" + "# padding\n" * 3_000_000)
-    assert "over 1,000,000 bytes" in probe(["train", "--print-config", "--config", path], 2, tmp_path)
+    assert "over 1,000,000 bytes" in probe(["train", "--config", path], 2, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -324,7 +324,7 @@ def test_idx_header_whose_size_overflows_64_bits(tmp_path):
         )
 
     folder = idx_folder(tmp_path, images)
-    err = probe(["train", "--print-config", "--data-dir", folder], 1, tmp_path)
+    err = probe(["train", "--data-dir", folder], 1, tmp_path)
     assert "(4194304, 2097152, 2097152), 18,446,744,073,709,551,632 bytes, over the 1,073,741,824" in err
 
 
