@@ -40,8 +40,13 @@ def columns(rows: list[dict[str, float]]) -> dict[str, list[float]]:
     return {key: [row.get(key, math.nan) for row in rows] for key in keys}
 
 
+def best_row(rows: list[dict[str, float]], score: Score) -> tuple[dict[str, float] | None, float]:
+    """The row of a numbered epoch with the lowest score, and that score; ``(None, nan)`` when none has one."""
+    return score.best([r for r in rows if math.isfinite(r.get("epoch", math.nan))])
+
+
 def best_epoch(rows: list[dict[str, float]], score: Score) -> tuple[int | None, float | None]:
     """The epoch (its ``epoch`` column) with the lowest score, and that score; ``(None, None)`` when no epoch
     has a finite one."""
-    row, value = score.best([r for r in rows if math.isfinite(r.get("epoch", math.nan))])
+    row, value = best_row(rows, score)
     return (None, None) if row is None else (int(row["epoch"]), value)

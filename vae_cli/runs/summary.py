@@ -12,7 +12,7 @@ from vae_cli import config as config_mod
 from vae_cli.errors import RunError
 from vae_cli.kinds import Score
 from vae_cli.runs import folder, records
-from vae_cli.runs.history import read_history
+from vae_cli.runs.history import best_row, read_history
 
 KIB = 1024
 
@@ -46,7 +46,7 @@ def _best_row(run_dir: Path, score: Score) -> tuple[dict | None, float, int]:
         rows = read_history(run_dir / folder.HISTORY)
     except RunError:  # missing or damaged: show the rest of the run
         return None, math.nan, 0
-    best, value = score.best([row for row in rows if math.isfinite(row.get("epoch", math.nan))])
+    best, value = best_row(rows, score)
     return best, value, len(rows)
 
 
