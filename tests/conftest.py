@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from postgres_server import postgres  # noqa: F401  (a fixture: the PostgreSQL server of the tuning tests)
 
 # Read once at start-up: the autouse fixture below hides it from every unit test.
 REAL_DATA_DIR = os.environ.get("VAE_DATA_DIR")
@@ -60,6 +61,7 @@ def data_dir(tmp_path_factory):
 def _no_real_data_env(monkeypatch):
     """Unit tests must not depend on whether the real datasets are around."""
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
+    monkeypatch.delenv("VAE_STORAGE", raising=False)  # a study storage of the user's own is not the tests'
 
 
 @pytest.fixture

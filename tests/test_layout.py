@@ -86,6 +86,7 @@ RANKS = {
     "vae_cli.model.size": 2,
     "vae_cli.model.trainable": 2,
     "vae_cli.names": 0,
+    "vae_cli.redaction": 0,
     "vae_cli.registry": 0,
     "vae_cli.runs": 3,
     "vae_cli.runs.atomic": 0,

@@ -3,13 +3,10 @@ last completed epoch, and every trial is accounted for exactly once. SQLite with
 real PostgreSQL server with two separate ``vae tune`` processes (as on two machines)."""
 
 import os
-import pwd
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -140,49 +137,6 @@ def test_sqlite_two_workers_one_killed(epoch_data, tmp_path):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert threads == {max(1, cores // 2)}, "each worker has its share of the cores"
     assert (out_dir / "crash" / "best.yaml").is_file() and (out_dir / "crash" / "history.png").is_file()
-
-
-def _tool(name):
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: p.parts[-3])
-    return str(versions[-1]) if versions else None
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A PostgreSQL server of its own on 127.0.0.1, in a temporary data folder; its URL."""
-    initdb, pg_ctl = _tool("initdb"), _tool("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL is not installed (no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin)")
-    pytest.importorskip("psycopg2", reason="psycopg2 is not installed: pip install 'vae-cli[postgres]'")
-    base = Path(tempfile.mkdtemp(prefix="vae-pg-", dir="/tmp"))
-    as_owner = []
-    if os.geteuid() == 0:  # the server refuses to run as root: run it as postgres, in a folder postgres owns
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(base)
-            pytest.skip("running as root and there is no postgres user to run the server as")
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-        as_owner = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", _free_port()
-    run = lambda *args: subprocess.run(as_owner + list(args), check=True, capture_output=True, text=True)  # noqa: E731
-    run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
-    run(pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-o", options, "-w", "-t", "60", "start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(as_owner + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_postgresql_two_processes_one_killed(postgres, epoch_data, tmp_path):

@@ -15,6 +15,7 @@ from typing import Any
 from vae_cli.cli.parser import build_parser
 from vae_cli.cli.report import error_text
 from vae_cli.errors import ConfigError, Interrupted, Terminated, VaeError, one_line
+from vae_cli.redaction import command, hide
 
 EXIT_FAILURE = 1  # the command could not do its job (missing data, unreadable model ...)
 EXIT_USAGE = 2  # the user asked for something invalid (bad config, bad flag value)
@@ -35,7 +36,7 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the run's manifest
+    args.argv = command(sys.argv[1:] if argv is None else argv)  # recorded in the run's manifest
     # Handlers can only be set from the main thread; elsewhere SIGTERM keeps its default.
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
@@ -56,7 +57,7 @@ def _run(args: Any) -> int:
     except OSError as exc:  # a file or folder the user named that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
         print(
-            f"vae {args.command}: error: {one_line(f'{where}{exc.strerror or exc}')}; check the path, its "
+            f"vae {args.command}: error: {one_line(hide(f'{where}{exc.strerror or exc}'))}; check the path, its "
             "permissions and the free space",
             file=sys.stderr,
         )

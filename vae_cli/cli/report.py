@@ -11,6 +11,7 @@ from typing import Any
 
 from vae_cli.cli.options import FLAGS
 from vae_cli.errors import Fix, RequestError, VaeError, one_line
+from vae_cli.redaction import hide
 
 # Each remedy as the user types it; the leading separator joins it to the facts.
 _FIXES = {
@@ -40,19 +41,19 @@ def fix_text(fix: Fix) -> str:
 
 def error_text(exc: VaeError) -> str:
     """The error's facts, with a request parameter shown as its flag and the fix worded for the shell, on one
-    line whatever paths it names."""
+    line whatever paths it names, and with no password whatever URL it quotes."""
     if isinstance(exc, RequestError):
         shown = "" if exc.value is None else f" {exc.value}"
         text = f"{FLAGS.get(exc.parameter, exc.parameter)}{shown}{exc.problem}"
     else:
         text = str(exc)
-    return one_line(text + (fix_text(exc.fix) if exc.fix else ""))
+    return one_line(hide(text + (fix_text(exc.fix) if exc.fix else "")))
 
 
 def print_notes(command: str, notes: Iterable[str]) -> None:
     """What the core passed over on the way (a damaged run folder), one line each on stderr."""
     for note in notes:
-        print(f"vae {command}: note: {one_line(note)}", file=sys.stderr)
+        print(f"vae {command}: note: {one_line(hide(note))}", file=sys.stderr)
 
 
 def print_paths(paths: Iterable[Path]) -> int:

@@ -96,8 +96,8 @@ FLAGS = (
             "--storage",
             metavar="URL",
             default=None,
-            help="where the study lives, e.g. postgresql://USER:PASSWORD@HOST/DB "
-            "(default: sqlite:///<output.dir>/<study>/study.db)",
+            help="where the study lives, e.g. postgresql://USER@HOST/DB with the password in $PGPASSWORD or "
+            "~/.pgpass (default: $VAE_STORAGE, else sqlite:///<output.dir>/<study>/study.db)",
         ),
     ),
     Flag(

@@ -15,6 +15,7 @@ import threading
 import time
 
 from vae_cli.cli.tuning_flags import worker_flags
+from vae_cli.tuning.study import STORAGE_ENV
 
 
 def cores() -> int:
@@ -24,8 +25,9 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def worker_command(args: argparse.Namespace, study: str, storage: str, threads: int, started: float) -> list[str]:
-    given = {"study": study, "storage": storage, "worker_threads": threads}
+def worker_command(args: argparse.Namespace, study: str, threads: int, started: float) -> list[str]:
+    """The worker's command line; the storage URL, which may hold a password, goes by the environment."""
+    given = {"study": study, "storage": None, "worker_threads": threads}
     if args.timeout:  # what is left of it
         given["timeout"] = max(0.001, args.timeout - (time.monotonic() - started))
     return [sys.executable, "-m", "vae_cli", "tune", *worker_flags(args, given)]
@@ -34,8 +36,8 @@ def worker_command(args: argparse.Namespace, study: str, storage: str, threads: 
 def run_workers(args: argparse.Namespace, study: str, storage: str, started: float) -> int:
     """Starts ``args.workers`` workers and waits for all; the worst exit code (130 first if any was interrupted)."""
     threads = max(1, cores() // args.workers)
-    command = worker_command(args, study, storage, threads, started)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = worker_command(args, study, threads, started)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", STORAGE_ENV: storage}
     procs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) for _ in range(args.workers)]
     said: set[str] = set()
     lock = threading.Lock()

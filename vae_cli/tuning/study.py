@@ -8,6 +8,7 @@ next worker that looks, and a copy of the trial queued to run again.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -16,9 +17,11 @@ from typing import Any
 
 from vae_cli.config import Config, to_dict
 from vae_cli.errors import ConfigError, Fix, RequestError, RunError
+from vae_cli.redaction import hide, secrets_in
 from vae_cli.runs import folder
 from vae_cli.tuning.space import Space
 
+STORAGE_ENV = "VAE_STORAGE"  # the storage URL when --storage is not given; how --workers hands it to its workers
 DATABASE = "study.db"  # the default SQLite file in the study's folder
 ATTRS = "vae"  # the study's user attribute holding its definition
 MAX_RETRIES = 3  # a trial whose worker dies this often (the kernel's OOM killer, say) is given up
@@ -41,14 +44,14 @@ def default_storage(output_dir: str | Path, name: str) -> str:
     return f"sqlite:///{path.as_posix()}"
 
 
+def given_storage(flag: str | None) -> str | None:
+    """The storage URL the user gave: ``--storage``, else ``$VAE_STORAGE`` (which keeps a password out of ``ps``)."""
+    return flag or os.environ.get(STORAGE_ENV) or None
+
+
 def shown(url: str) -> str:
     """The URL with any password hidden, for messages, tables and run.json."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: the opening will say so
-        return url
+    return hide(url)
 
 
 def with_driver(url: str) -> str:
@@ -115,6 +118,7 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
                 time.sleep(1.0)
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = hide(first, secrets_in(given))  # a driver may quote the URL, or the password it decoded
             raise RunError(
                 f"cannot open the study storage {shown(given)}: {first}; check the URL, that the server is "
                 "running and reachable, and the user's rights"

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if both:
         raise ConfigError(f"--set {both[0]}: the space file searches this key; drop one of the two")
     name = study_mod.check_name(args.study or plain_name(Path(args.space).stem))
-    url = args.storage or study_mod.default_storage(base.output.dir, name)
+    url = study_mod.given_storage(args.storage) or study_mod.default_storage(base.output.dir, name)
     storage = study_mod.open_storage(url, space)
     study = study_mod.open_study(storage, name, space, base, base.output.dir)
     search = Search(study, space, base, name, url, study_mod.study_folder(base.output.dir, name), started)
@@ -140,7 +140,7 @@ def show(args: argparse.Namespace) -> int:
         raise ConfigError(f"--show reads a study and trains nothing; drop {', '.join(given)}")
     name = study_mod.check_name(args.study) if args.study else None
     output_dir = args.output_dir or defaults.OUTPUT_DIR
-    url = args.storage or _find_study(output_dir, name)
+    url = study_mod.given_storage(args.storage) or _find_study(output_dir, name)
     storage = study_mod.open_storage(url, None, create=False)
     study = study_mod.load_study(storage, name, url)
     database = study_mod.sqlite_file(url)
