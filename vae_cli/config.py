@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from vae_cli import kinds, limits
+from vae_cli import builtin_configs, kinds, limits
 from vae_cli.errors import ConfigError, Fix, cut, shown
 from vae_cli.sources import SOURCES
 from vae_cli.typed_sections import build_sections
@@ -188,8 +188,9 @@ def resolve_config(
         paths = [paths]
     raw: dict = {}
     sources: dict[str, str] = {}
-    for path in paths:
-        for section, values in _read_file(Path(path)).items():
+    for given in paths:
+        path = builtin_configs.resolve(given)
+        for section, values in _read_file(path).items():
             if isinstance(values, dict) and isinstance(raw.get(section), dict):
                 raw[section].update(values)
             elif values is not None or section not in raw:  # an empty section keeps the earlier files' keys
@@ -207,7 +208,10 @@ def _read_file(path: Path) -> dict:
     try:
         text = read_text_capped(path)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist", Fix("config_file")) from None
+        there = builtin_configs.suggestion(path)
+        raise ConfigError(
+            f"config file {path} does not exist and is no built-in config ({there})", Fix("config_file")
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {cut(str(exc))}") from None
     raw = parse_yaml(text, path)

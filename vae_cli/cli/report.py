@@ -15,7 +15,7 @@ from vae_cli.redaction import hide
 
 # Each remedy as the user types it; the leading separator joins it to the facts.
 _FIXES = {
-    "config_file": "; pass an existing file to --config",
+    "config_file": "; pass an existing file or a built-in config's name to --config (`vae configs` lists them)",
     "data_dir": "; without internet, set data.data_dir, --data-dir or $VAE_DATA_DIR to a folder with the four "
     "IDX files",
     "point_data_dir": "; point --data-dir at the original files",
@@ -28,7 +28,7 @@ _FIXES = {
     "resume": "; {first}continue with: vae train --resume {path}",
     "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
     "install_tsne": '; install it with: pip install "vae-cli[tsne]", or use --method pca',
-    "space_file": "; pass an existing file to --space",
+    "space_file": "; pass an existing file or a built-in space's name to --space (`vae configs` lists them)",
     "tune_first": "; start a study with `vae tune --config FILE --space FILE --trials N`, or pass --study/--storage",
     "tune_again": "; {first}continue with the same `vae tune` command: the study resumes where it stopped",
 }

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from vae_cli import builtin_configs
 from vae_cli.config import Config, from_dict, set_dotted
 from vae_cli.errors import ConfigError, Fix
 from vae_cli.tuning import algorithms
@@ -120,11 +121,14 @@ def dimensions_from_spec(spec: dict) -> tuple[Dimension, ...]:
 
 def read_space(path: str | Path, base: Config) -> Space:
     """Reads and checks a space file against ``base`` (the config every trial starts from)."""
-    path = Path(path)
+    path = builtin_configs.resolve(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"space file {path} does not exist", Fix("space_file")) from None
+        there = builtin_configs.suggestion(path, spaces=True)
+        raise ConfigError(
+            f"space file {path} does not exist and is no built-in space ({there})", Fix("space_file")
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read space file {path}: {exc}") from None
     raw = parse_yaml(text, path)

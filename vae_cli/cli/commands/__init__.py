@@ -2,8 +2,10 @@
 
 from vae_cli.cli.commands import (
     compare,
+    configs,
     evaluate,
     export,
+    init,
     interpolate,
     list,
     plot_latent,
@@ -16,4 +18,19 @@ from vae_cli.cli.commands import (
 )
 
 # The order ``vae --help`` lists them in.
-COMMANDS = (train, sample, plot_latent, reconstruct, interpolate, traverse, evaluate, show, list, compare, export, tune)
+COMMANDS = (
+    train,
+    sample,
+    plot_latent,
+    reconstruct,
+    interpolate,
+    traverse,
+    evaluate,
+    show,
+    list,
+    compare,
+    export,
+    tune,
+    configs,
+    init,
+)
