@@ -2,6 +2,7 @@
 
 from vae_cli.cli.commands import (
     compare,
+    completion,
     configs,
     evaluate,
     export,
@@ -33,4 +34,5 @@ COMMANDS = (
     tune,
     configs,
     init,
+    completion,
 )
