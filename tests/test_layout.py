@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vae_cli"
 RANKS = {
     "vae_cli": 0,
     "vae_cli.__main__": 7,
+    "vae_cli.api": 6,
     "vae_cli.backend": 0,
     "vae_cli.builtin_configs": 0,
     "vae_cli.cli": 6,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from vae_cli.errors import RequestError
 from vae_cli.figures.codec import Codec
 from vae_cli.figures.draw import title_prefix
@@ -36,8 +38,11 @@ def suffix(*parts: object) -> str:
     return "".join(f"-{p}" for p in parts if p)
 
 
-def check_size(view: RunView, parameter: str, value: int, images: int) -> None:
-    """Refuses a figure whose decoded pixels would pass ``MAX_FIGURE_PIXELS``, before anything is decoded."""
+def check_size(view: RunView, parameter: str, value: int, images: int, least: int = 1) -> None:
+    """Refuses ``value`` below ``least`` (no images, a line of one point), or a figure whose decoded pixels would pass ``MAX_FIGURE_PIXELS``, before anything
+    is decoded (the command line's flags refuse these too; the Python API comes here directly)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise RequestError(parameter, value, f": must be a whole number of at least {least}")
     h, w, c = view.decoder.output.shape[1:]
     values = images * h * w * c
     if values > MAX_FIGURE_PIXELS:

@@ -52,7 +52,7 @@ def interpolate(
     A cvae's class weights move from one image's class to the other's, along with z.
     """
     scale = _gif_scale(view.decoder.output.shape[1:3])
-    check_size(view, "steps", steps, steps + 2 + 2 * steps * scale**2)  # the strip, then the GIF's frames
+    check_size(view, "steps", steps, steps + 2 + 2 * steps * scale**2, least=2)  # the strip, then the GIF's frames
     test = view.split("test")
     start, end = _pair(test.labels, start, end, seed)
     originals = test.images[[start, end]]
@@ -121,7 +121,7 @@ def traverse(
     latent_dim = view.cfg.model.latent_dim
     if dim is not None and not 0 <= dim < latent_dim:
         raise RequestError("dim", dim, f": this run's latent dimensions are 0 to {latent_dim - 1}")
-    check_size(view, "steps", steps, steps * (1 if dim is not None else min(latent_dim, max_dims)))
+    check_size(view, "steps", steps, steps * (1 if dim is not None else min(latent_dim, max_dims)), least=2)
     test = view.split("test")
     check_index("index", index, len(test.labels))
     if index is None:

@@ -8,12 +8,17 @@ same resolution.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only: no window, and no display needed
+if "inline" not in os.environ.get("MPLBACKEND", ""):  # a Jupyter kernel keeps its inline backend
+    matplotlib.use("Agg")  # files only: no window, and no display needed
 
 import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,14 +26,29 @@ import numpy as np  # noqa: E402
 
 from vae_cli.runs.atomic import atomic_write  # noqa: E402
 
-__all__ = ["DPI", "FORMATS", "plt", "save_figure", "save_gif", "save_pixels"]
+__all__ = ["DPI", "FORMATS", "keeping_figures", "plt", "save_figure", "save_gif", "save_pixels"]
 
 DPI = 100  # screen pixels per inch of figure size
 FORMATS = (".png", ".pdf", ".svg")  # matplotlib writes each format its suffix names
 
 
+_kept: ContextVar[list | None] = ContextVar("kept figures", default=None)
+
+
+@contextmanager
+def keeping_figures() -> Iterator[list]:
+    """Within it, each figure saved is also appended to the list it gives: the Python API hands them back."""
+    kept: list = []
+    token = _kept.set(kept)
+    try:
+        yield kept
+    finally:
+        _kept.reset(token)
+
+
 def save_figure(fig: Any, path: Path, tight: bool = True) -> Path:
-    """Writes ``fig`` atomically in the format of ``path``'s suffix, then closes it.
+    """Writes ``fig`` atomically in the format of ``path``'s suffix, then closes it (pyplot lets it go; a kept
+    figure can still be drawn and displayed).
 
     ``tight``: the saved area shrinks or grows to what is drawn, rather than the figure's size.
     """
@@ -37,6 +57,9 @@ def save_figure(fig: Any, path: Path, tight: bool = True) -> Path:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight" if tight else None))
     finally:
         plt.close(fig)
+    kept = _kept.get()
+    if kept is not None:
+        kept.append(fig)
     return path
 
 
