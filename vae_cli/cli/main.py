@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = command(sys.argv[1:] if argv is None else argv)  # recorded in the run's manifest
+    args.parser = parser  # for the commands that describe the command line itself (vae completion)
     # Handlers can only be set from the main thread; elsewhere SIGTERM keeps its default.
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None

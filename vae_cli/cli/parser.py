@@ -14,9 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vae",
         formatter_class=Formatter,
         description="Train Variational Autoencoders with Keras 3 and look at what they learned.",
-        epilog="examples:\n  vae train --config configs/mnist.yaml\n  vae sample --grid 15\n  vae plot-latent\n"
+        epilog="examples:\n  vae train --config mnist\n  vae configs\n  vae sample --grid 15\n  vae plot-latent\n"
         "  vae reconstruct\n  vae show\n  vae list\n  vae compare RUN RUN\n"
-        "  vae tune --config configs/mnist.yaml --space configs/tune_mnist.yaml --trials 30",
+        "  vae tune --config mnist --space tune_mnist --trials 30",
     )
     parser.add_argument("--version", action="version", version=f"vae {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)

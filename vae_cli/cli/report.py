@@ -20,7 +20,7 @@ _FIXES = {
     "IDX files",
     "point_data_dir": "; point --data-dir at the original files",
     "train_or_pass_run": "; train a run with `vae train` or pass --run",
-    "train_first": "; train one with `vae train --config configs/mnist.yaml` or pass --run DIR",
+    "train_first": "; train one with `vae train --config mnist` or pass --run DIR",
     "pass_run_folder": "; pass a folder made by `vae train`",
     "retrain": ": re-create it with `vae train`",
     "start_again": "; start it again with `vae train --config {path}`",

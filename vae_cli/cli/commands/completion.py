@@ -24,7 +24,6 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vae_cli.cli.completion import script
-    from vae_cli.cli.parser import build_parser
 
-    print(script(args.shell, build_parser()), end="")
+    print(script(args.shell, args.parser), end="")
     return 0

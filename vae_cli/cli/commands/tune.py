@@ -21,7 +21,7 @@ Search hyperparameters with Optuna. Each trial is an ordinary run folder under
 <output.dir>/<study>/; the study lives in a storage that any number of vae tune
 processes, on any number of machines, can share.
 
-  vae tune --config configs/mnist.yaml --space configs/tune_mnist.yaml --trials 30 --workers 2
+  vae tune --config mnist --space tune_mnist --trials 30 --workers 2
   vae tune --show"""
 
 
