@@ -56,7 +56,35 @@ def assert_one_line(code, err, message, expected_code=2):
         ({"space": {}}, "space: must map dotted config keys"),
         ({"objective": "loss", "space": GOOD}, "objective: must be one of validation_loss"),
         ({"pruner": "asha", "space": GOOD}, "pruner: must be one of median | hyperband | none, got 'asha'"),
-        ({"pruner": {"median": {"n_warmup": 1}}, "space": GOOD}, "pruner median: "),
+        ({"pruner": {"median": {"n_warmup": 1}}, "space": GOOD}, "pruner median: unknown setting n_warmup; did you"),
+        # Settings Optuna takes, then fails on after a trial's first epoch (Hyperband divides by zero).
+        (
+            {"pruner": {"hyperband": {"reduction_factor": 1}}, "space": GOOD},
+            "pruner hyperband: reduction_factor: must be a whole number from 2 to 1,000,000, got 1",
+        ),
+        (
+            {"pruner": {"hyperband": {"min_resource": 0}}, "space": GOOD},
+            "pruner hyperband: min_resource: must be a whole number from 1 to 1,000,000, got 0",
+        ),
+        (
+            {"pruner": {"hyperband": {"max_resource": -5}}, "space": GOOD},
+            "pruner hyperband: max_resource: must be a whole number from 1 to 1,000,000 or auto, got -5",
+        ),
+        (
+            {"pruner": {"hyperband": {"min_resource": 3, "max_resource": 2}}, "space": GOOD},
+            "pruner hyperband: min_resource 3 is above max_resource 2; lower min_resource",
+        ),
+        (
+            {"pruner": {"hyperband": {"min_resource": 9}}, "space": {"train.epochs": {"int": [1, 8]}}},
+            "min_resource 9 is above max_resource 8 (the most epochs a trial trains)",
+        ),
+        ({"pruner": {"hyperband": {"bootstrap_count": -1}}, "space": GOOD}, "bootstrap_count: must be a whole"),
+        ({"pruner": {"hyperband": {"max_resource": 1.0e400}}, "space": GOOD}, "max_resource: must be a whole number"),
+        ({"pruner": {"median": {"interval_steps": 0}}, "space": GOOD}, "interval_steps: must be a whole number from 1"),
+        ({"pruner": {"median": {"n_min_trials": 0}}, "space": GOOD}, "n_min_trials: must be a whole number from 1"),
+        ({"pruner": {"median": {"n_warmup_steps": 2.5}}, "space": GOOD}, "n_warmup_steps: must be a whole number"),
+        ({"pruner": {"median": {"n_startup_trials": True}}, "space": GOOD}, "n_startup_trials: must be a whole"),
+        ({"pruner": {"none": {"n_warmup_steps": 1}}, "space": GOOD}, "pruner none: takes no settings"),
         ({"sampler": {"tpe": {"sed": 1}}, "space": GOOD}, "sampler tpe: "),
         ({"heartbeat_interval": 0, "space": GOOD}, "heartbeat_interval: must be a whole number of seconds >= 1"),
         ({"heartbeat_interval": 10, "grace_period": 10, "space": GOOD}, "grace_period: must be longer"),
@@ -82,7 +110,7 @@ def test_bad_space_files_are_one_line_config_errors(capsys, tmp_path, space, mes
         ),
         (["--space", "SPACE", "--trials", "2", "--set", "train.learning_rate=0.1"], "--set train.learning_rate: the"),
         (["--space", "SPACE", "--trials", "2", "--study", "../up"], "--study ../up: a study name is a plain folder"),
-        (["--space", "nope.yaml", "--trials", "2"], "space file nope.yaml does not exist; pass an existing file to"),
+        (["--space", "nope.yaml", "--trials", "2"], "space file nope.yaml does not exist and is no built-in space"),
         (["--config", "nope.yaml", "--space", "SPACE", "--trials", "2"], "config file nope.yaml does not exist"),
     ],
 )
@@ -169,3 +197,17 @@ def test_a_timeout_starts_no_trial_after_it_and_says_how_to_continue(capsys, tmp
     assert "Note: no trial has completed yet, so there is no best.yaml" in out
     code, out, _ = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"))
     assert code == 0 and "Study space (sqlite:///" in out and "0 trials finished" in out
+
+
+@pytest.mark.parametrize(
+    "pruner",
+    [
+        {"hyperband": {"min_resource": 1, "max_resource": "auto", "reduction_factor": 3}},
+        {"hyperband": {"min_resource": 2, "max_resource": 2, "bootstrap_count": 1}},
+        {"median": {"n_startup_trials": 0, "n_warmup_steps": 0, "interval_steps": 1, "n_min_trials": 1}},
+        "none",
+    ],
+)
+def test_pruner_settings_at_optunas_bounds_are_taken(pruner):
+    space = parse_space({"pruner": pruner, "space": GOOD}, load_config(None), "s.yaml")
+    assert space.make_pruner(load_config(None)) is not None

@@ -31,6 +31,7 @@ FLAGS = {
     "steps": "--steps",
     "limit": "--limit",
     "study": "--study",
+    "storage": "--storage",
     "label": "--label",
     "classes": "--classes",
 }

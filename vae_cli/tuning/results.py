@@ -14,6 +14,7 @@ from typing import Any
 
 from vae_cli.config import dump_yaml, from_dict, set_dotted
 from vae_cli.runs.atomic import write_text
+from vae_cli.tuning import records
 from vae_cli.tuning import study as study_mod
 from vae_cli.tuning.space import Dimension, dimensions_from_spec
 from vae_cli.tuning.trial import EPOCHS, MESSAGE, RUN_DIR, SECONDS, STOPPED
@@ -43,6 +44,7 @@ class Findings:
     rows: list[Row]
     counted: int  # trials towards the total: complete, pruned, diverged, invalid
     best: Row | None
+    definition: dict = field(default_factory=dict)  # what the study recorded: space, config, output folder
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -60,21 +62,24 @@ class Findings:
 
 
 def findings(study: Any, url: str, folder: Path) -> Findings:
-    """The study's rows (trials closed unrun by a race left out) and its best complete trial."""
+    """The study's rows (trials closed unrun by a race left out) and its best complete trial; a record that
+    cannot be read is a RunError naming the damaged storage."""
     from optuna.trial import TrialState
 
-    trials = study.get_trials(deepcopy=False)
-    count = study_mod.census(trials)
-    rerun = {}
-    for t in trials:
-        history = t.system_attrs.get("retry_history", [])
-        if history:
-            rerun[history[-1]] = t.number
-    surplus = {t.number for t in count.surplus}
-    rows = [_row(t, rerun.get(t.number), TrialState) for t in trials if t.number not in surplus]
+    with study_mod.reading(url):
+        spec = study_mod.definition(study)
+        trials = study.get_trials(deepcopy=False)
+        count = study_mod.census(trials)
+        rerun = {}
+        for t in trials:
+            history = t.system_attrs.get("retry_history", [])
+            if history:
+                rerun[history[-1]] = t.number
+        surplus = {t.number for t in count.surplus}
+        rows = [_row(t, rerun.get(t.number), TrialState) for t in trials if t.number not in surplus]
     complete = [r for r in rows if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
     best = min(complete, key=lambda r: (r.value, r.number)) if complete else None
-    return Findings(study.study_name, study_mod.shown(url), folder, rows, len(count.counted), best)
+    return Findings(study.study_name, study_mod.shown(url), folder, rows, len(count.counted), best, spec)
 
 
 def _row(t: Any, rerun_as: int | None, states: Any) -> Row:
@@ -85,7 +90,7 @@ def _row(t: Any, rerun_as: int | None, states: Any) -> Row:
     else:
         state = t.state.name.lower()
     value = t.value if t.state in (states.COMPLETE, states.PRUNED) else None
-    return Row(
+    row = Row(
         t.number,
         state,
         dict(t.params),
@@ -97,13 +102,29 @@ def _row(t: Any, rerun_as: int | None, states: Any) -> Row:
         rerun_as,
         attrs.get(MESSAGE) or attrs.get(STOPPED) or "",
     )
+    for name, kinds in _ROW_TYPES.items():  # what the table and best.yaml format, as the trial wrote them
+        got = getattr(row, name)
+        if not isinstance(got, kinds) or isinstance(got, bool):
+            raise records.DamagedRecord(f"trial {t.number}'s {name} has the wrong type ({type(got).__name__})")
+    return row
+
+
+_ROW_TYPES = {
+    "state": str,
+    "value": (int, float, type(None)),
+    "epochs": (int, type(None)),
+    "seconds": (int, float, type(None)),
+    "run_dir": (str, type(None)),
+    "retry_of": (int, type(None)),
+    "message": str,
+}
 
 
 def write_reports(study: Any, found: Findings) -> Findings:
     """best.yaml and the figures into the study's folder; what could not be drawn becomes a note."""
     from vae_cli.tuning.figures import draw_all
 
-    spec = study_mod.definition(study)
+    spec = found.definition
     dims = dimensions_from_spec(spec.get("space", {}).get("dimensions", {}))
     if found.best is not None and "config" in spec:
         found.files.append(write_best(found, spec["config"], dims))

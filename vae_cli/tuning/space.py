@@ -31,7 +31,8 @@ import yaml
 
 from vae_cli import builtin_configs
 from vae_cli.config import Config, from_dict, set_dotted
-from vae_cli.errors import ConfigError, Fix
+from vae_cli.errors import ConfigError, Fix, shown
+from vae_cli.limits import MAX_EPOCHS
 from vae_cli.tuning import algorithms
 from vae_cli.tuning.algorithms import PRUNERS, SAMPLERS
 from vae_cli.yamlfile import parse_yaml
@@ -44,6 +45,13 @@ KINDS = ("choice", "uniform", "log_uniform", "int")
 TOP_KEYS = ("objective", "pruner", "sampler", "heartbeat_interval", "grace_period", "space")
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120
 FIXED_SECTIONS = ("output",)  # every trial's folder goes under the study's folder
+# Each pruner's settings with the least whole number Optuna takes: it checks some only after a trial's first
+# epoch (Hyperband's reduction_factor 1 divides by zero). Steps and resources are epochs, at most MAX_EPOCHS.
+PRUNER_SETTINGS = {
+    "median": {"n_startup_trials": 0, "n_warmup_steps": 0, "interval_steps": 1, "n_min_trials": 1},
+    "hyperband": {"min_resource": 1, "max_resource": 1, "reduction_factor": 2, "bootstrap_count": 0},
+    "none": {},
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ def parse_space(raw: dict, base: Config, source: str) -> Space:
     pruner, pruner_args = _named(raw.get("pruner", "median"), "pruner", PRUNERS, fail)
     sampler, sampler_args = _named(raw.get("sampler", "tpe"), "sampler", SAMPLERS, fail)
     space = Space(source, objective, pruner, pruner_args, sampler, sampler_args, interval, grace, dims)
+    _check_pruner(pruner, pruner_args, space.max_epochs(base), fail)
     for what, make in (("pruner", lambda: space.make_pruner(base)), ("sampler", space.make_sampler)):
         try:
             make()
@@ -208,6 +217,21 @@ def _dimension(key, spec, base_raw, fail):
     for value in (low, high):
         _check_value(key, value, base_raw, fail)
     return Dimension(key, kind, (low, high))
+
+
+def _check_pruner(name, args, max_epochs, fail):
+    known = PRUNER_SETTINGS[name]
+    for key, value in args.items():
+        if key not in known:
+            fail(f"pruner {name}: " + (_unknown(f"setting {key}", str(key), known) if known else "takes no settings"))
+        auto = " or auto" if key == "max_resource" else ""
+        if not (auto and value == "auto") and not (_is_number(value, True) and known[key] <= value <= MAX_EPOCHS):
+            fail(f"pruner {name}: {key}: must be a whole number from {known[key]} to {MAX_EPOCHS:,}{auto}, "
+                 f"got {shown(value)}")  # fmt: skip
+    low, high = args.get("min_resource", PRUNERS[name].get("min_resource")), args.get("max_resource", max_epochs)
+    if name == "hyperband" and high != "auto" and low > high:
+        said = "" if "max_resource" in args else " (the most epochs a trial trains)"
+        fail(f"pruner {name}: min_resource {low} is above max_resource {high}{said}; lower min_resource")
 
 
 def _check_value(key, value, base_raw, fail):

@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vae_cli.config import Config, to_dict
-from vae_cli.errors import ConfigError, Fix, RequestError, RunError
+from vae_cli.errors import ConfigError, Fix, RequestError, RunError, cut
 from vae_cli.redaction import hide, secrets_in
 from vae_cli.runs import folder
+from vae_cli.tuning import records
 from vae_cli.tuning.space import Space
 
 STORAGE_ENV = "VAE_STORAGE"  # the storage URL when --storage is not given; how --workers hands it to its workers
@@ -27,15 +29,22 @@ ATTRS = "vae"  # the study's user attribute holding its definition
 MAX_RETRIES = 3  # a trial whose worker dies this often (the kernel's OOM killer, say) is given up
 OUTCOME = "outcome"  # trial attribute: why a failed trial failed, when the parameters were the cause
 COUNTED_FAILURES = ("diverged", "invalid")  # failed because of the parameters: a result, counted
+MAX_NAME = 255  # characters of a study name: the most a folder name may have
 
 
 def study_folder(output_dir: str | Path, name: str) -> Path:
     return Path(output_dir) / name
 
 
+def _plain(name: str) -> bool:
+    return len(name) <= MAX_NAME and folder.plain_name(name) == name
+
+
 def check_name(name: str) -> str:
+    if len(name) > MAX_NAME:
+        raise RequestError("study", cut(name), f": a study name is a folder name of at most {MAX_NAME} characters")
     if folder.plain_name(name) != name:
-        raise RequestError("study", name, ": a study name is a plain folder name (letters, digits, '.', '_', '-')")
+        raise RequestError("study", cut(name), ": a study name is a plain folder name (letters, digits, '.', '_', '-')")
     return name
 
 
@@ -72,6 +81,21 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :]) if url.startswith(prefix) else None
 
 
+def in_memory(url: str) -> bool:
+    """Whether ``url`` names an SQLite database that lives in one process's memory (``sqlite://``,
+    ``sqlite:///:memory:``, ``sqlite:///file::memory:?cache=shared``, ``?mode=memory``)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: the opening will say so
+        return False
+    if parsed.get_backend_name().lower() != "sqlite":
+        return False
+    database = (parsed.database or "").removeprefix("file:")
+    return database in ("", ":memory:") or parsed.query.get("mode") == "memory"
+
+
 def quiet_optuna() -> None:
     """The command line reports each trial itself; Optuna's log lines and notes would repeat it."""
     import optuna
@@ -85,6 +109,13 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
     import optuna
     import sqlalchemy
 
+    if in_memory(url):
+        raise RequestError(
+            "storage",
+            shown(url),
+            ": an in-memory SQLite database cannot hold a study that other processes, or a later look at its "
+            "results, can read; use sqlite:///path/study.db",
+        )
     quiet_optuna()
     path = sqlite_file(url)
     if path is not None:
@@ -141,7 +172,7 @@ def open_study(storage: Any, name: str, space: Space, base: Config, output_dir: 
             load_if_exists=True,
         )
     mine = {"space": space.spec(), "config": to_dict(base), "config_hash": folder.config_hash(base)}
-    recorded = study.user_attrs.get(ATTRS)
+    recorded = records.recorded(study, ATTRS)
     if recorded is None:
         study.set_user_attr(ATTRS, mine | {"output_dir": str(output_dir)})
         return study
@@ -170,6 +201,11 @@ def load_study(storage: Any, name: str | None, url: str) -> Any:
             found = f"studies {', '.join(names)}" if names else "no study"
             raise RequestError("study", None, f" is needed: {shown(url)} holds {found}")
         name = names[0]
+        if not _plain(name):
+            raise RunError(
+                f"{shown(url)} holds one study, named {cut(name)}, which is not a plain folder name (letters, "
+                "digits, '.', '_', '-'), so vae writes nothing for it; rename it in the database"
+            )
     if name not in names:
         there = f"; it holds {', '.join(names)}" if names else ""
         raise RunError(f"no study named {name} in {shown(url)}{there}", Fix("tune_first"))
@@ -177,8 +213,15 @@ def load_study(storage: Any, name: str | None, url: str) -> Any:
 
 
 def definition(study: Any) -> dict:
-    """What ``open_study`` recorded: space, config, output folder."""
-    return study.user_attrs.get(ATTRS) or {}
+    """What ``open_study`` recorded: space, config, output folder; empty for a study not made by vae tune.
+    Raises DamagedRecord for a record of another shape; read it inside ``reading``."""
+    return records.recorded(study, ATTRS) or {}
+
+
+def reading(url: str) -> AbstractContextManager[None]:
+    """Reading the study's records: a damaged one is a RunError naming the database, not a traceback."""
+    path = sqlite_file(url)
+    return records.reading(str(path) if path is not None else f"the study storage {shown(url)}")
 
 
 def _first_difference(old: Any, new: Any, prefix: str = "", skip: tuple = ()) -> str:

@@ -69,14 +69,15 @@ def run(args: argparse.Namespace) -> int:
     name = study_mod.check_name(args.study or plain_name(Path(args.space).stem))
     url = study_mod.given_storage(args.storage) or study_mod.default_storage(base.output.dir, name)
     storage = study_mod.open_storage(url, space)
-    study = study_mod.open_study(storage, name, space, base, base.output.dir)
+    with study_mod.reading(url):
+        study = study_mod.open_study(storage, name, space, base, base.output.dir)
+        finished = len(study_mod.census(study.get_trials(deepcopy=False)).counted)
     search = Search(study, space, base, name, url, study_mod.study_folder(base.output.dir, name), started)
     if args.worker_threads is not None:  # one of the processes that --workers started
         _work(args, search)
         return 0
     workers = f"{args.workers} workers" if args.workers > 1 else "1 worker"
     print(f"Study {name} in {study_mod.shown(url)}: {args.trials} trials in all; {workers} here.", flush=True)
-    finished = len(study_mod.census(study.get_trials(deepcopy=False)).counted)
     if args.workers > 1 and finished < args.trials:
         from vae_cli.cli.tuning_workers import run_workers
 
@@ -142,12 +143,14 @@ def show(args: argparse.Namespace) -> int:
     output_dir = args.output_dir or defaults.OUTPUT_DIR
     url = study_mod.given_storage(args.storage) or _find_study(output_dir, name)
     storage = study_mod.open_storage(url, None, create=False)
-    study = study_mod.load_study(storage, name, url)
+    with study_mod.reading(url):
+        study = study_mod.load_study(storage, name, url)
+        recorded = study_mod.definition(study)
     database = study_mod.sqlite_file(url)
     if database is not None:
         folder = database.parent
     else:
-        folder = study_mod.study_folder(study_mod.definition(study).get("output_dir", output_dir), study.study_name)
+        folder = study_mod.study_folder(recorded.get("output_dir", output_dir), study.study_name)
     found = results.write_reports(study, results.findings(study, url, folder))
     if args.json:
         print(json.dumps(found.as_json(), indent=2, default=str))
