@@ -158,6 +158,27 @@ def test_reconstruct_covers_every_class(capsys, run3, calls, monkeypatch):
     picked = latents.pick_covering_classes(test.labels, 10, 0)
     assert len(set(test.labels[picked])) == len(set(test.labels))
     np.testing.assert_array_equal(originals, test.images[picked] / np.float32(255))
+    cli(capsys, "reconstruct", "-n", "12", "--run", str(run3))
+    assert [len(row) for row in rows_seen[1]] == [6] * 4  # two rows of six pairs, not 10 and 2 beside a blank
+
+
+@pytest.mark.parametrize(
+    "n, cols",
+    [(1, 1), (7, 7), (10, 10), (11, 6), (12, 6), (13, 7), (20, 10), (24, 8), (25, 9), (91, 7), (97, 10), (100, 10)],
+)
+def test_reconstruction_pairs_fill_their_rows(n, cols):
+    assert rows_from_run.pair_columns(n) == cols
+
+
+def test_reconstruction_pairs_leave_no_blank_row_part_that_a_wide_grid_avoids():
+    for n in range(1, 101):
+        cols = rows_from_run.pair_columns(n)
+        rows = -(-n // cols)
+        assert cols <= 10 and (rows == 1) == (n <= 10)
+        assert rows * cols - n < rows  # never more blank cells than rows: spreading them would not help
+        exact = [c for c in range(1, 11) if n % c == 0 and 2 * n // c <= c]  # no blank, no taller than wide
+        if exact:
+            assert n % cols == 0, n
 
 
 def test_pick_covering_classes_round_robins():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from vae_cli.figures.requested import check_index, check_size, codec_of, out_pat
 from vae_cli.runs.view import RunView
 
 GIF_SIDE = 112  # pixels on the frames' shorter side: 28-pixel frames are enlarged 4 times, 8-pixel ones 14
+PAIR_COLUMNS = 10  # the most test images side by side in reconstructions.png
 PAIR_CANDIDATES = 2000  # test images encoded to choose an interpolation's ends: every class many times over
 
 
@@ -28,7 +30,7 @@ def reconstruct(
     picked = latents.pick_covering_classes(test.labels, n, seed)
     originals = test.images[picked]
     recon = codec_of(view).reconstruct(originals, test.labels[picked])
-    cols = min(len(picked), 10)
+    cols = pair_columns(len(picked))
     rows, labels = [], []
     for start in range(0, len(picked), cols):
         block = slice(start, start + cols)
@@ -40,6 +42,22 @@ def reconstruct(
     what = f"{len(picked)} test images (seed {seed}) and their reconstructions from {code}"
     plots.save_rows(path, rows, labels, title(view, what))
     return [path]
+
+
+def pair_columns(n: int, most: int = PAIR_COLUMNS) -> int:
+    """How many of ``n`` image pairs (an image above its reconstruction) go side by side, at most ``most``.
+
+    The grid that wastes the least: blank cells in a short last row, plus the cells by which its height
+    (two images per row of pairs) would exceed its width. Ties go to fewer blanks, then to fewer rows, so
+    12 pairs make two rows of 6 rather than 10 and 2, and up to ``most`` pairs make one row.
+    """
+
+    def waste(cols: int) -> tuple[int, int, int]:
+        rows = math.ceil(n / cols)
+        blank = rows * cols - n
+        return blank + max(0, 2 * rows - cols), blank, rows
+
+    return min(range(1, min(n, most) + 1), key=waste)
 
 
 def interpolate(
