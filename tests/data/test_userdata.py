@@ -130,10 +130,10 @@ def test_colour_images_with_a_small_latent_space_get_one_note(tmp_path, capsys):
     np.savez(path, x_train=rng.integers(0, 256, (64, 12, 12, 3), dtype=np.uint8), y_train=rng.integers(0, 2, 64))
     assert main(train_args(tmp_path / "out", "data.dataset=npz", f"data.path={path}", "model.latent_dim=2")) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("vae train: note:")]
-    assert len(notes) == 1 and "model.latent_dim 2" in notes[0] and "--set model.latent_dim=16 or more" in notes[0]
+    assert len(notes) == 1 and "model.latent_dim 2" in notes[0] and "set model.latent_dim to 16 or more" in notes[0]
     assert "2-D manifold plots need latent_dim 2" in notes[0]
     run_dir = next((tmp_path / "out").iterdir())
-    assert not any("latent_dim=16" in (run_dir / name).read_text() for name in ("run.json", "config.yaml"))
+    assert not any("latent_dim to 16" in (run_dir / name).read_text() for name in ("run.json", "config.yaml"))
 
 
 def test_only_colour_images_with_under_8_latent_dimensions_get_the_note():

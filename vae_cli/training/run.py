@@ -51,7 +51,7 @@ def settings_note(model: ModelConfig, image_shape: tuple[int, ...]) -> str | Non
     if image_shape[-1] == 3 and model.latent_dim < SMALL_COLOUR_LATENT_DIM:
         return (
             f"colour images need more latent dimensions than model.latent_dim {model.latent_dim}, or they decode "
-            f"as blurred blobs; try --set model.latent_dim={COLOUR_LATENT_DIM} or more (the 2-D manifold plots "
+            f"as blurred blobs; set model.latent_dim to {COLOUR_LATENT_DIM} or more (the 2-D manifold plots "
             "need latent_dim 2)"
         )
     return None
