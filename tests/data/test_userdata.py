@@ -123,6 +123,28 @@ def test_gaussian_likelihood_on_colour_images(folder, tmp_path, capsys):
     assert entry["nll"] <= entry["negative_elbo"] + 1.0
 
 
+@pytest.mark.slow
+def test_colour_images_with_a_small_latent_space_get_one_note(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    path = tmp_path / "colour.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (64, 12, 12, 3), dtype=np.uint8), y_train=rng.integers(0, 2, 64))
+    assert main(train_args(tmp_path / "out", "data.dataset=npz", f"data.path={path}", "model.latent_dim=2")) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("vae train: note:")]
+    assert len(notes) == 1 and "model.latent_dim 2" in notes[0] and "set model.latent_dim to 16 or more" in notes[0]
+    assert "2-D manifold plots need latent_dim 2" in notes[0]
+    run_dir = next((tmp_path / "out").iterdir())
+    assert not any("latent_dim to 16" in (run_dir / name).read_text() for name in ("run.json", "config.yaml"))
+
+
+def test_only_colour_images_with_under_8_latent_dimensions_get_the_note():
+    from vae_cli.config import ModelConfig
+    from vae_cli.training.run import settings_note
+
+    assert settings_note(ModelConfig(latent_dim=7), (32, 32, 3))
+    assert settings_note(ModelConfig(latent_dim=8), (32, 32, 3)) is None
+    assert settings_note(ModelConfig(latent_dim=2), (28, 28, 1)) is None
+
+
 def test_gaussian_loss_matches_numpy():
     from vae_cli.layers import VAELoss
 

@@ -1,6 +1,7 @@
 """The figure commands on a tiny trained run: files, content, batched decoding, reproducibility."""
 
 import json
+import re
 
 import keras
 import matplotlib.image as mpimg
@@ -157,6 +158,27 @@ def test_reconstruct_covers_every_class(capsys, run3, calls, monkeypatch):
     picked = latents.pick_covering_classes(test.labels, 10, 0)
     assert len(set(test.labels[picked])) == len(set(test.labels))
     np.testing.assert_array_equal(originals, test.images[picked] / np.float32(255))
+    cli(capsys, "reconstruct", "-n", "12", "--run", str(run3))
+    assert [len(row) for row in rows_seen[1]] == [6] * 4  # two rows of six pairs, not 10 and 2 beside a blank
+
+
+@pytest.mark.parametrize(
+    "n, cols",
+    [(1, 1), (7, 7), (10, 10), (11, 6), (12, 6), (13, 7), (20, 10), (24, 8), (25, 9), (91, 7), (97, 10), (100, 10)],
+)
+def test_reconstruction_pairs_fill_their_rows(n, cols):
+    assert rows_from_run.pair_columns(n) == cols
+
+
+def test_reconstruction_pairs_leave_no_blank_row_part_that_a_wide_grid_avoids():
+    for n in range(1, 101):
+        cols = rows_from_run.pair_columns(n)
+        rows = -(-n // cols)
+        assert cols <= 10 and (rows == 1) == (n <= 10)
+        assert rows * cols - n < rows  # never more blank cells than rows: spreading them would not help
+        exact = [c for c in range(1, 11) if n % c == 0 and 2 * n // c <= c]  # no blank, no taller than wide
+        if exact:
+            assert n % cols == 0, n
 
 
 def test_pick_covering_classes_round_robins():
@@ -177,6 +199,35 @@ def test_interpolate_writes_strip_and_gif(capsys, run3, calls):
     assert calls == [("encoder", 2), ("decoder", 6)]
     gif = Image.open(paths[1])
     assert gif.n_frames == 6 + 4 and gif.size == (28 * 4, 28 * 4)
+
+
+@pytest.mark.slow
+def test_default_interpolation_joins_two_distant_classes(capsys, run3):
+    from vae_cli.runs.view import RunView
+
+    png_path, _ = cli(capsys, "interpolate", "--steps", "3", "--run", str(run3))
+    start, end = (int(i) for i in re.search(r"interpolation-(\d+)-(\d+)-3steps.png$", png_path).groups())
+    view = RunView(str(run3))
+    test = view.split("test")
+    z = latents.encode_means(view.encoder, test.images)
+    assert test.labels[start] != test.labels[end]
+    apart = np.linalg.norm(z[start] - z[end])
+    other_class = test.labels[:, None] != test.labels[None]
+    distances = np.linalg.norm(z[:, None] - z[None], axis=-1)[other_class]
+    assert apart >= np.quantile(distances, 0.9)  # not two neighbours whose line decodes one image throughout
+    assert cli(capsys, "interpolate", "--steps", "3", "--run", str(run3)) == [png_path, png_path[:-4] + ".gif"]
+
+
+def test_distant_pair_takes_the_typical_images_of_the_farthest_groups():
+    z = np.array([[0.5, 0], [0.0, 0], [0.1, 0], [5, 0], [5.1, 0], [5.6, 0], [9, 0], [9.3, 0], [8.9, 0]])
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    assert latents.distant_pair(z, labels) == (2, 6)  # classes 0 and 2, each by the image nearest its mean
+    assert latents.distant_pair(z, labels, start=3) == (3, 2)
+    assert latents.distant_pair(z, labels, end=7) == (2, 7)
+    assert latents.distant_pair(z, labels, start=0) == (0, 6)  # never its own class
+    line = np.linspace(-1, 1, 21)[:, None] * [3.0, 1.0]  # unlabelled: the two ends of the main axis
+    first, second = latents.distant_pair(line, np.zeros(21, int))
+    assert sorted((first, second)) == [1, 19]
 
 
 def test_interpolation_line_ends_at_the_two_codes():

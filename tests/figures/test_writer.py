@@ -72,3 +72,46 @@ def test_gif_frames_and_durations(tmp_path):
         gif.seek(2)
         assert gif.info["duration"] == 300
     assert [p.name for p in tmp_path.iterdir()] == ["a.gif"]
+
+
+def colour_frame(seed):
+    """A frame like a colour run's: many muted, blurry decodes, and a few saturated shapes, among them a blue
+    triangle; with the shapes' mask."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    cells, masks = [], []
+    for _ in range(110):
+        blob = np.exp(-((yy - rng.uniform(8, 24)) ** 2 + (xx - rng.uniform(8, 24)) ** 2) / 60)[..., None]
+        cells.append(rng.uniform(0.35, 0.6) * (1 - blob) + rng.uniform(0.3, 0.7, 3) * blob)
+        masks.append(np.zeros((32, 32), bool))
+    saturated = [(90, 98, 162), (220, 40, 30), (30, 200, 60), (230, 210, 40), (200, 60, 200)]
+    triangle = (yy > 6) & (yy < 26) & (np.abs(xx - 16) < (yy - 6) * 0.6)
+    disc = (yy - 16) ** 2 + (xx - 16) ** 2 < 50
+    for i in range(10):
+        shape = triangle if i % 2 == 0 else disc
+        cell = rng.uniform(0, 0.15, (32, 32, 3))
+        cell[shape] = np.array(saturated[i % 5]) / 255
+        cells.append(cell)
+        masks.append(shape)
+    canvas = np.concatenate([np.concatenate(cells[r * 10 : r * 10 + 10], 1) for r in range(12)], 0)
+    mask = np.concatenate([np.concatenate(masks[r * 10 : r * 10 + 10], 1) for r in range(12)], 0)
+    return (canvas * 255).round().astype(np.uint8), mask
+
+
+def gif_frames(path):
+    with Image.open(path) as gif:
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            yield np.asarray(gif.convert("RGB")).astype(int)
+
+
+def test_gif_keeps_a_colour_frames_saturated_shapes_and_a_grey_frame_exactly(tmp_path):
+    frames, masks = zip(*(colour_frame(seed) for seed in range(3)), strict=True)
+    backs = gif_frames(writer.save_gif(tmp_path / "c.gif", frames, [100] * 3))
+    for frame, mask, back in zip(frames, masks, backs, strict=True):
+        error = np.abs(back - frame).max(-1)
+        assert error[mask].max() <= 16  # a blue triangle stays blue, not grey
+        assert error.max() <= 32
+    grey = [np.random.default_rng(seed).integers(0, 256, (40, 50), dtype=np.uint8) for seed in range(3)]
+    for frame, back in zip(grey, gif_frames(writer.save_gif(tmp_path / "g.gif", grey, [100] * 3)), strict=True):
+        assert np.array_equal(back, np.repeat(frame[..., None], 3, -1))

@@ -155,3 +155,16 @@ def test_list_and_compare_do_not_import_tensorflow(runs, tmp_path):
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "compare-b_vs_a.png").is_file()
+
+
+def test_show_gives_the_nll_that_list_gives(capsys, tmp_path):
+    metrics = {"k10-samples10-none": {"images": 10000, "k": 10, "nll": 141.0}}
+    evaluated = fake_run(tmp_path, "e", "2026", {"model": {"latent_dim": 2}}, [(100.0, 5.0)], metrics)
+    assert main(["show", "--run", str(evaluated)]) == 0
+    assert "evaluated  NLL 141.00 nats per image (importance-weighted, k = 10)" in capsys.readouterr().out.splitlines()
+    assert main(["show", "--run", str(evaluated), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["nll"], shown["nll_k"]) == (catalog.read_run(evaluated).nll, 10) == (141.0, 10)
+    (evaluated / "metrics.json").unlink()
+    assert main(["show", "--run", str(evaluated)]) == 0
+    assert "NLL" not in capsys.readouterr().out  # not evaluated yet

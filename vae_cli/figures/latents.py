@@ -149,3 +149,38 @@ def traversal_latents(z_center: np.ndarray, dims: list[int], offsets: np.ndarray
 def most_varied(z_means: np.ndarray, count: int) -> list[int]:
     """The ``count`` latent dimensions whose posterior means vary most over the images, in index order."""
     return sorted(np.argsort(z_means.var(axis=0))[::-1][:count].tolist())
+
+
+def distant_pair(
+    z_means: np.ndarray, labels: np.ndarray, start: int | None = None, end: int | None = None
+) -> tuple[int, int]:
+    """Two images (indices into ``z_means``) whose latent line crosses the most: the typical image (the one
+    nearest its group's mean) of each of the two groups whose means lie farthest apart. The groups are the
+    classes; with a single class, the lowest and the highest tenth along the means' leading principal axis.
+    A given ``start`` or ``end`` stays, and its partner is the typical image of the other group farthest from it.
+    """
+    groups = labels if len(np.unique(labels)) > 1 else _tails(z_means)
+    names = [g for g in np.unique(groups) if g >= 0]
+    members = [np.flatnonzero(groups == g) for g in names]
+    centres = np.array([z_means[m].mean(axis=0) for m in members])
+    typical = [int(m[np.argmin(np.linalg.norm(z_means[m] - c, axis=1))]) for m, c in zip(members, centres, strict=True)]
+    if start is None and end is None:
+        apart = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+        first, second = sorted(np.unravel_index(np.argmax(apart), apart.shape))
+        return typical[first], typical[second]
+    given = start if start is not None else end
+    apart = np.linalg.norm(centres - z_means[given], axis=1)
+    if groups[given] in names and len(names) > 1:
+        apart[names.index(groups[given])] = -np.inf  # another group: the same class decodes the same image
+    partner = typical[int(np.argmax(apart))]
+    return (given, partner) if start is not None else (partner, given)
+
+
+def _tails(z_means: np.ndarray) -> np.ndarray:
+    """0 for the lowest tenth of the means along their leading principal axis, 1 for the highest, -1 between."""
+    centred = z_means - z_means.mean(axis=0)
+    position = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+    groups = np.full(len(z_means), -1)
+    groups[position <= np.quantile(position, 0.1)] = 0
+    groups[position >= np.quantile(position, 0.9)] = 1
+    return groups

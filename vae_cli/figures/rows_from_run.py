@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vae_cli import defaults
+from vae_cli.data.types import Split
 from vae_cli.errors import RequestError
 from vae_cli.figures import latents, plots, writer
+from vae_cli.figures.codec import Codec
 from vae_cli.figures.requested import check_index, check_size, codec_of, out_path, suffix, title
 from vae_cli.runs.view import RunView
 
 GIF_SIDE = 112  # pixels on the frames' shorter side: 28-pixel frames are enlarged 4 times, 8-pixel ones 14
+PAIR_COLUMNS = 10  # the most test images side by side in reconstructions.png
+PAIR_CANDIDATES = 2000  # test images encoded to choose an interpolation's ends: every class many times over
 
 
 def reconstruct(
@@ -25,7 +30,7 @@ def reconstruct(
     picked = latents.pick_covering_classes(test.labels, n, seed)
     originals = test.images[picked]
     recon = codec_of(view).reconstruct(originals, test.labels[picked])
-    cols = min(len(picked), 10)
+    cols = pair_columns(len(picked))
     rows, labels = [], []
     for start in range(0, len(picked), cols):
         block = slice(start, start + cols)
@@ -39,24 +44,40 @@ def reconstruct(
     return [path]
 
 
+def pair_columns(n: int, most: int = PAIR_COLUMNS) -> int:
+    """How many of ``n`` image pairs (an image above its reconstruction) go side by side, at most ``most``.
+
+    The grid that wastes the least: blank cells in a short last row, plus the cells by which its height
+    (two images per row of pairs) would exceed its width. Ties go to fewer blanks, then to fewer rows, so
+    12 pairs make two rows of 6 rather than 10 and 2, and up to ``most`` pairs make one row.
+    """
+
+    def waste(cols: int) -> tuple[int, int, int]:
+        rows = math.ceil(n / cols)
+        blank = rows * cols - n
+        return blank + max(0, 2 * rows - cols), blank, rows
+
+    return min(range(1, min(n, most) + 1), key=waste)
+
+
 def interpolate(
     view: RunView,
     start: int | None = None,
     end: int | None = None,
     steps: int = defaults.INTERPOLATE_STEPS,
-    seed: int = defaults.SEED,
     out: Path | None = None,
 ) -> list[Path]:
     """The straight line between two test images' latent means, decoded: a PNG strip and a GIF.
 
+    An image not given is chosen so that the line shows a change (``latents.distant_pair``).
     A cvae's class weights move from one image's class to the other's, along with z.
     """
     scale = _gif_scale(view.decoder.output.shape[1:3])
     check_size(view, "steps", steps, steps + 2 + 2 * steps * scale**2, least=2)  # the strip, then the GIF's frames
     test = view.split("test")
-    start, end = _pair(test.labels, start, end, seed)
-    originals = test.images[[start, end]]
     codec = codec_of(view)
+    start, end = _pair(codec, test, start, end)
+    originals = test.images[[start, end]]
     z = codec.encode(originals, test.labels[[start, end]])
     classes = None
     if codec.conditional:
@@ -84,17 +105,18 @@ def _gif_scale(image_size: tuple[int, int]) -> int:
     return max(1, round(GIF_SIDE / min(image_size)))
 
 
-def _pair(labels: np.ndarray, start: int | None, end: int | None, seed: int) -> tuple[int, int]:
-    count = len(labels)
-    check_index("start", start, count)
-    check_index("end", end, count)
-    rng = np.random.default_rng(seed)
-    if start is None:
-        start = int(rng.integers(count))
-    if end is None:  # a different class makes the more telling path
-        others = np.flatnonzero(labels != labels[start])
-        end = int(rng.choice(others if len(others) else np.arange(count)))
-    return start, end
+def _pair(codec: Codec, test: Split, start: int | None, end: int | None) -> tuple[int, int]:
+    """``start`` and ``end``, either one not given chosen among the first ``PAIR_CANDIDATES`` test images."""
+    check_index("start", start, len(test))
+    check_index("end", end, len(test))
+    if start is not None and end is not None:
+        return start, end
+    given = [i for i in (start, end) if i is not None]
+    pool = np.union1d(np.arange(min(len(test), PAIR_CANDIDATES)), given).astype(int)
+    z = codec.encode(test.images[pool], test.labels[pool])
+    where = {int(i): n for n, i in enumerate(pool)}
+    first, second = latents.distant_pair(z, test.labels[pool], where.get(start), where.get(end))
+    return int(pool[first]), int(pool[second])
 
 
 @dataclass(frozen=True)

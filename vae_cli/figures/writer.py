@@ -81,7 +81,7 @@ def save_gif(path: Path, frames: Any, durations_ms: list[int]) -> Path:
             frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
         if frame.ndim == 3 and frame.shape[-1] == 1:
             frame = frame[..., 0]
-        return Image.fromarray(frame).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+        return _paletted(Image.fromarray(frame).convert("RGB"))
 
     images = [to_image(f) for f in frames]
 
@@ -90,6 +90,16 @@ def save_gif(path: Path, frames: Any, durations_ms: list[int]) -> Path:
 
     atomic_write(path, write)
     return path
+
+
+def _paletted(image: Any) -> Any:
+    """``image`` with a 256-colour palette of its own: exact when it has no more colours than that (every grey
+    frame), else octree's. Median cut, Pillow's adaptive default, gives its colours to the most populous
+    regions, so a small saturated shape among many greys comes out grey; octree keeps it."""
+    from PIL import Image
+
+    exact = image.getcolors(256) is not None
+    return image.quantize(256, method=Image.Quantize.MEDIANCUT if exact else Image.Quantize.FASTOCTREE)
 
 
 def _check_format(path: Path) -> None:

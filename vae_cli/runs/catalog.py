@@ -98,7 +98,7 @@ def read_run(path: Path) -> RunInfo:
         rows = []
     score = score_of(settings, beta)
     best, best_value = best_epoch(rows, score)
-    nll, k = best_nll(_read_json(path / records.METRICS))
+    nll, k = evaluated_nll(path)
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
     test = manifest.get("test") if isinstance(manifest.get("test"), dict) else {}
     return RunInfo(
@@ -135,6 +135,12 @@ def score_of(settings: dict[str, Any], beta: float) -> Score:
         OBJECTIVES.get(objective) if objective in OBJECTIVES else OBJECTIVES.get(TrainConfig.objective),
         beta,
     )
+
+
+def evaluated_nll(run_dir: Path) -> tuple[float | None, int | None]:
+    """The NLL ``vae evaluate`` recorded in the run's metrics.json, and its k (see ``best_nll``); ``(None, None)``
+    before any evaluation, or when the file is damaged."""
+    return best_nll(_read_json(Path(run_dir) / records.METRICS))
 
 
 def best_nll(metrics: dict) -> tuple[float | None, int | None]:

@@ -12,6 +12,7 @@ from vae_cli import config as config_mod
 from vae_cli.errors import RunError
 from vae_cli.kinds import Score
 from vae_cli.runs import folder, records
+from vae_cli.runs.catalog import evaluated_nll
 from vae_cli.runs.history import best_row, read_history
 
 KIB = 1024
@@ -78,6 +79,7 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
             "kl_loss": float(kl) if "kl_loss" in score.kind.loss_columns and math.isfinite(kl) else None,
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    nll, nll_k = evaluated_nll(run_dir)
     return {
         "run": str(run_dir),
         "status": manifest.get("status"),
@@ -94,6 +96,8 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
         "beta": train.beta,
         "best": best,
         "test": manifest.get("test") or None,
+        "nll": nll,  # importance-weighted, once `vae evaluate` has measured it: what `list` shows
+        "nll_k": nll_k,
         "parameters": {name: parameter_count(run_dir / name) for name in (folder.ENCODER, folder.DECODER, folder.VAE)},
         "files": {str(p.relative_to(run_dir)): p.stat().st_size for p in files},
         "config": config_mod.to_dict(cfg),
@@ -136,6 +140,8 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         value = test.get("negative_elbo", test.get("reconstruction_loss", math.nan))
         bound = f", -IWAE bound {test['iwae_loss']:.2f}" if "iwae_loss" in test else ""
         lines.append(f"final test {measured} {value:.2f}{bound} nats per image (the saved models)")
+    if record["nll"] is not None:
+        lines.append(f"evaluated  NLL {record['nll']:.2f} nats per image (importance-weighted, k = {record['nll_k']})")
     lines.append("models")
     for name, count in record["parameters"].items():
         lines.append(f"  {name:<12} {'unreadable' if count is None else f'{count:,} parameters'}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vae_cli import __version__, kinds
-from vae_cli.config import Config, dump_yaml
+from vae_cli.config import Config, ModelConfig, dump_yaml
 from vae_cli.data.load import load_data
 from vae_cli.data.types import check_splits
 from vae_cli.errors import Fix, Interrupted, RunError, Terminated, VaeError
@@ -38,6 +38,23 @@ class Hooks:
     manifest: dict = field(default_factory=dict)
     callbacks: list = field(default_factory=list)
     on_folder: Callable[[Path], None] | None = None
+    on_note: Callable[[str], None] | None = None  # told advice on the settings before a new run trains
+
+
+COLOUR_LATENT_DIM = 16  # what a colour dataset's latent size should start from
+SMALL_COLOUR_LATENT_DIM = 8  # below it, colour images decode as blurred blobs of their mean colour
+
+
+def settings_note(model: ModelConfig, image_shape: tuple[int, ...]) -> str | None:
+    """Advice on a new run's settings for its data, or None: a colour dataset needs a larger latent space
+    than the 2-D one that suits MNIST's digits."""
+    if image_shape[-1] == 3 and model.latent_dim < SMALL_COLOUR_LATENT_DIM:
+        return (
+            f"colour images need more latent dimensions than model.latent_dim {model.latent_dim}, or they decode "
+            f"as blurred blobs; set model.latent_dim to {COLOUR_LATENT_DIM} or more (the 2-D manifold plots "
+            "need latent_dim 2)"
+        )
+    return None
 
 
 def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks | None = None) -> TrainResult:
@@ -49,6 +66,9 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks 
     check_splits(data)
     check_buildable(cfg.model, data.image_shape)
     kinds.check_data(cfg.model, data.image_shape, data.class_names, data.source)
+    note = settings_note(cfg.model, data.image_shape)
+    if note and hooks.on_note:
+        hooks.on_note(note)
     manifest = new_manifest(cfg, data, argv) | hooks.manifest
     named_after_path = SOURCES.get(cfg.data.dataset).user_images  # the folder or file read, else the dataset
     run_dir = folder.create_run_dir(cfg.output, folder.plain_name(data.title) if named_after_path else data.name)

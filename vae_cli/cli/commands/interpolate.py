@@ -7,7 +7,7 @@ from typing import Any
 
 from vae_cli import defaults, limits
 from vae_cli.cli import options
-from vae_cli.cli.arguments import add_parser, add_run_args, add_seed, index, int_between
+from vae_cli.cli.arguments import add_parser, add_run_args, index, int_between
 from vae_cli.cli.chosen_run import run_view
 from vae_cli.cli.report import print_paths
 
@@ -25,7 +25,8 @@ def add(sub: Any) -> None:
         type=index,
         default=None,
         dest="start",
-        help="test image index to start from (default: random, seeded)",
+        help="test image index to start from (default: a typical image of one of the two classes lying farthest "
+        "apart in latent space)",
     )
     p.add_argument(
         "--to",
@@ -33,7 +34,7 @@ def add(sub: Any) -> None:
         type=index,
         default=None,
         dest="end",
-        help="test image index to end at (default: random of another class)",
+        help="test image index to end at (default: a typical image of the class lying farthest from the start)",
     )
     p.add_argument(
         "--steps",
@@ -42,7 +43,6 @@ def add(sub: Any) -> None:
         default=defaults.INTERPOLATE_STEPS,
         help=f"decoded points, ends included; at most {limits.MAX_INTERPOLATE_STEPS}",
     )
-    add_seed(p, "the images when --from/--to are not given")
     add_run_args(p, "interpolation-I-J[-Nsteps].png and .gif in the run folder")
     p.set_defaults(handler=run)
 
@@ -51,4 +51,4 @@ def run(args: argparse.Namespace) -> int:
     from vae_cli.figures import rows_from_run
 
     out = options.out_path(args.out)
-    return print_paths(rows_from_run.interpolate(run_view(args), args.start, args.end, args.steps, args.seed, out))
+    return print_paths(rows_from_run.interpolate(run_view(args), args.start, args.end, args.steps, out))

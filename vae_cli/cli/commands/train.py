@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         report.print_config(cfg, sources)
         return 0
     with _progress_stream(args.json) as verbose:
-        result = training.start(cfg, args.argv, verbose)
+        hooks = training.Hooks(on_note=lambda note: report.print_notes(args.command, [note]))
+        result = training.start(cfg, args.argv, verbose, hooks)
     return _report(result, args.json)
 
 
