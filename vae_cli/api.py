@@ -203,7 +203,7 @@ class Run:
         """The decoded line between two test images' latent means (``vae interpolate``)."""
         from vae_cli.figures import rows_from_run
 
-        return self._figure(lambda out: rows_from_run.interpolate(self._view, start, end, steps, defaults.SEED, out))
+        return self._figure(lambda out: rows_from_run.interpolate(self._view, start, end, steps, out))
 
     def traversal(self, dim: int | None = None, steps: int = defaults.TRAVERSE_STEPS) -> Any:
         """Each latent dimension moved on its own around a test image's code (``vae traverse``)."""
