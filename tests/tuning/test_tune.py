@@ -1,6 +1,7 @@
 """A study in one process: trials as run folders, pruning, continuing, best.yaml, --show; the accounting."""
 
 import json
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.config import load_config, to_dict
-from vae_cli.errors import Fix, Interrupted, RunError
+from vae_cli.errors import Fix, Interrupted, RunError, Terminated
 from vae_cli.runs import folder
 from vae_cli.tuning import study as study_mod
 from vae_cli.tuning.outcomes import GivenUp
@@ -187,6 +188,18 @@ def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_tri
             130,
             "vae tune: trial 0: interrupted in epoch 2 (its 3 finished steps are discarded); it is queued to run "
             "again; continue with the same `vae tune` command: the study resumes where it stopped",
+        ),
+        (
+            Interrupted("stopped by SIGTERM in epoch 2 (its 3 finished steps are discarded)", signum=signal.SIGTERM),
+            143,
+            "vae tune: trial 0: stopped by SIGTERM in epoch 2 (its 3 finished steps are discarded); it is queued to "
+            "run again; continue with the same `vae tune` command",
+        ),
+        (
+            Terminated(),  # SIGTERM outside training's own handler, as in loading the data
+            143,
+            "vae tune: trial 0: stopped by SIGTERM; it is queued to run again; continue with the same `vae tune` "
+            "command",
         ),
         (
             RunError("could not write into RUN: the disk is full", Fix("resume", "RUN", first="free space")),
