@@ -273,3 +273,22 @@ def test_workers_are_given_the_output_dir():
     args = build_parser().parse_args(["tune", "--space", "s.yaml", "--trials", "2", "--output-dir", "runs"])
     command = worker_command(args, "s", "sqlite:///runs/s/study.db", 1, 0.0)
     assert command[command.index("--output-dir") + 1] == "runs"
+
+
+def test_the_workers_lines_are_said_once_and_an_error_is_not_lost_while_they_stop(capsys):
+    import io
+
+    from vae_cli.cli.tuning_workers import _Relay
+
+    relay = _Relay()
+    for index in (0, 1):  # two workers meeting the same missing data
+        relay.follow(index, io.StringIO("vae tune: error: no MNIST IDX files in data\n"))
+    relay.finish(())
+    assert capsys.readouterr().err == "vae tune: error: no MNIST IDX files in data\n"
+
+    relay = _Relay()
+    relay.hold()  # a signal came: each worker's lines wait for how it ended
+    relay.follow(0, io.StringIO("vae tune: trial 0 interrupted; it is queued to run again\n"))
+    relay.follow(1, io.StringIO("vae tune: error: could not write into RUN: the disk is full\n"))
+    relay.finish([1])  # worker 1 ended by an error of its own, worker 0 by the signal
+    assert capsys.readouterr().err == "vae tune: error: could not write into RUN: the disk is full\n"
