@@ -1,6 +1,7 @@
 """A study in one process: trials as run folders, pruning, continuing, best.yaml, --show; the accounting."""
 
 import json
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.config import load_config, to_dict
-from vae_cli.errors import Fix, Interrupted, RunError
+from vae_cli.errors import Fix, Interrupted, RunError, Terminated
 from vae_cli.runs import folder
 from vae_cli.tuning import study as study_mod
 from vae_cli.tuning.outcomes import GivenUp
@@ -189,6 +190,18 @@ def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_tri
             "again; continue with the same `vae tune` command: the study resumes where it stopped",
         ),
         (
+            Interrupted("stopped by SIGTERM in epoch 2 (its 3 finished steps are discarded)", signum=signal.SIGTERM),
+            143,
+            "vae tune: trial 0: stopped by SIGTERM in epoch 2 (its 3 finished steps are discarded); it is queued to "
+            "run again; continue with the same `vae tune` command",
+        ),
+        (
+            Terminated(),  # SIGTERM outside training's own handler, as in loading the data
+            143,
+            "vae tune: trial 0: stopped by SIGTERM; it is queued to run again; continue with the same `vae tune` "
+            "command",
+        ),
+        (
             RunError("could not write into RUN: the disk is full", Fix("resume", "RUN", first="free space")),
             1,
             "vae tune: error: could not write into RUN: the disk is full; free space and continue with the same "
@@ -257,6 +270,28 @@ def test_workers_are_given_the_output_dir():
     from vae_cli.cli.parser import build_parser
     from vae_cli.cli.tuning_workers import worker_command
 
-    args = build_parser().parse_args(["tune", "--space", "s.yaml", "--trials", "2", "--output-dir", "runs"])
-    command = worker_command(args, "s", "sqlite:///runs/s/study.db", 1, 0.0)
+    args = build_parser().parse_args(
+        ["tune", "--space", "s.yaml", "--trials", "2", "--output-dir", "runs", "--storage", "postgresql://u:pw@h/d"]
+    )
+    command = worker_command(args, "s", 1, 0.0)
     assert command[command.index("--output-dir") + 1] == "runs"
+    assert "--storage" not in command, "the URL, which may hold a password, goes by the environment, not ps"
+
+
+def test_the_workers_lines_are_said_once_and_an_error_is_not_lost_while_they_stop(capsys):
+    import io
+
+    from vae_cli.cli.tuning_workers import _Relay
+
+    relay = _Relay()
+    for index in (0, 1):  # two workers meeting the same missing data
+        relay.follow(index, io.StringIO("vae tune: error: no MNIST IDX files in data\n"))
+    relay.finish(())
+    assert capsys.readouterr().err == "vae tune: error: no MNIST IDX files in data\n"
+
+    relay = _Relay()
+    relay.hold()  # a signal came: each worker's lines wait for how it ended
+    relay.follow(0, io.StringIO("vae tune: trial 0 interrupted; it is queued to run again\n"))
+    relay.follow(1, io.StringIO("vae tune: error: could not write into RUN: the disk is full\n"))
+    relay.finish([1])  # worker 1 ended by an error of its own, worker 0 by the signal
+    assert capsys.readouterr().err == "vae tune: error: could not write into RUN: the disk is full\n"

@@ -39,17 +39,19 @@ def epoch_data(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("crash") / "mnist", train=1024, test=64)
 
 
-def command(data, out_dir, space_path, *extra):
+def command(data, out_dir, space_path, *extra, epochs=EPOCHS):
     args = [sys.executable, "-m", "vae_cli", "tune", "--space", str(space_path), "--trials", str(TRIALS)]
     args += ["--study", "crash", "--data-dir", str(data), "--set", f"output.dir={out_dir}", *extra]
-    for item in TINY_MODEL + [f"train.epochs={EPOCHS}", "train.batch_size=32", "train.early_stopping_patience=null"]:
+    for item in TINY_MODEL + [f"train.epochs={epochs}", "train.batch_size=32", "train.early_stopping_patience=null"]:
         args += ["--set", item]
     return args
 
 
-def start(args, log):
+def start(args, log, err=None, **popen):
+    """``args`` in a child writing to the file ``log``; its stderr to the file ``err`` if given, else there too."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True, env=env)
+    stderr = err.open("w") if err else subprocess.STDOUT
+    return subprocess.Popen(args, stdout=log.open("w"), stderr=stderr, text=True, env=env, **popen)
 
 
 def saved_epoch(run_dir):

@@ -7,10 +7,17 @@ trial only while finished + running trials fall short of the total, or when a
 trial is queued again; otherwise it waits for the running ones, because one of
 them may yet die and need running again. So every worker returns only once the
 study is complete (or its deadline has passed).
+
+A worker started by ``vae tune --workers`` stops, as after Ctrl-C, when the
+process that started it is gone, so that none trains on unwatched.
 """
 
 from __future__ import annotations
 
+import os
+import select
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -18,10 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vae_cli import backend
-from vae_cli.errors import Fix, Interrupted, RunError, VaeError
+from vae_cli.errors import Fix, Interrupted, RunError, Terminated, VaeError
 from vae_cli.tuning.outcomes import GivenUp, Surplus, TrialFailed
 from vae_cli.tuning.study import Census, census
-from vae_cli.tuning.trial import Objective, TrialRecord
+from vae_cli.tuning.trial import STOPPED, Objective, TrialRecord
+
+PARENT_ENV = "VAE_TUNE_PARENT"  # the pid of the `vae tune --workers` that started this worker
 
 
 @dataclass
@@ -44,6 +53,31 @@ def set_threads(threads: int | None) -> None:
         tf = backend.load()
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def watch_parent() -> None:
+    """In a worker that ``vae tune --workers`` started: once that process is gone, even killed by SIGKILL,
+    this one is sent SIGINT, so that its trial is queued again as after Ctrl-C, and it ends."""
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit():
+        threading.Thread(target=_watch, args=(int(parent),), name="watch-parent", daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    # The parent holds the only write end of this process's stdin and never writes: the pipe ends the moment
+    # the parent does. Where there is no such pipe, getppid() tells too (once the parent is gone, the process
+    # that adopted this one), checked each second.
+    while os.getppid() == parent:
+        try:
+            ready, _, _ = select.select([0], [], [], 1.0)
+            if ready and not os.read(0, 4096):
+                break
+        except OSError:
+            time.sleep(1.0)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):  # nobody reads them any more: a write must not fail while the trial is queued again
+        os.dup2(quiet, fd)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def work(
@@ -86,7 +120,7 @@ def _one(study: Any, objective: Objective) -> None:
 
     objective.number, objective.record = None, None
     try:
-        study.optimize(objective, n_trials=1, catch=(TrialFailed, Surplus, GivenUp))
+        study.optimize(_stopped_as_interrupted(objective), n_trials=1, catch=(TrialFailed, Surplus, GivenUp))
     except optuna.exceptions.UpdateFinishedTrialError:
         # Declared dead while still training (a pause longer than the grace period); its retry carries on.
         objective.record = None
@@ -95,13 +129,33 @@ def _one(study: Any, objective: Objective) -> None:
         if number is not None:
             _queue_again(study, number)
         if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            signum = signal.SIGTERM if isinstance(exc, _Stopped) else getattr(exc, "signum", signal.SIGINT)
             if number is None:
-                raise Interrupted("interrupted between trials", Fix("tune_again")) from None
+                raise Interrupted("interrupted between trials", Fix("tune_again"), signum) from None
             what = f"trial {number}: {exc}" if str(exc) else f"trial {number} interrupted"
-            raise Interrupted(f"{what}; it is queued to run again", Fix("tune_again")) from None
+            raise Interrupted(f"{what}; it is queued to run again", Fix("tune_again"), signum) from None
         if exc.fix is not None and exc.fix.kind == "resume":
             exc.fix = Fix("tune_again", first=exc.fix.first)
         raise
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM outside training's own handler, carried through Optuna as Ctrl-C is, which marks the trial
+    failed; Optuna lets other BaseExceptions pass and would leave the trial running until its heartbeat is stale."""
+
+    def __str__(self) -> str:
+        return "stopped by SIGTERM"
+
+
+def _stopped_as_interrupted(objective: Objective) -> Callable[[Any], float]:
+    def run(trial: Any) -> float:
+        try:
+            return objective(trial)
+        except Terminated:
+            trial.set_user_attr(STOPPED, "stopped by SIGTERM")
+            raise _Stopped from None
+
+    return run
 
 
 def _queue_again(study: Any, number: int) -> None:

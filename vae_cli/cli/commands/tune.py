@@ -47,6 +47,10 @@ class Search:
 def run(args: argparse.Namespace) -> int:
     if args.show:
         return show(args)
+    if args.worker_threads is not None:  # one of the processes that --workers started: it ends with that one
+        from vae_cli.tuning.worker import watch_parent
+
+        watch_parent()
     started = time.monotonic()
     from vae_cli.config import load_config
     from vae_cli.runs.folder import plain_name
@@ -81,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1 and finished < args.trials:
         from vae_cli.cli.tuning_workers import run_workers
 
-        code = run_workers(args, name, url, started)
+        code = run_workers(args, study, name, url, started)
         if code > 0:
-            return code  # the workers said why, once; 130 after Ctrl-C
+            return code  # the workers said why, once
         died = code < 0  # killed by a signal: the others may have run its trial again
     else:
         if finished < args.trials:
