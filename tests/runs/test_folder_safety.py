@@ -123,3 +123,14 @@ def test_a_pid_not_yet_written_is_waited_for_and_a_dead_one_never_named(tmp_path
         assert lock._read_pid(fd) == str(os.getpid())
     finally:
         os.close(fd)
+
+
+def test_held_tells_a_live_writer_from_a_gone_one_and_creates_nothing(tmp_path):
+    assert lock.held(tmp_path) is False and not (tmp_path / ".lock").exists()
+    with RunLock(tmp_path):
+        assert lock.held(tmp_path) is True
+        with pytest.raises(RunError, match="being written by another vae process"):
+            with RunLock(tmp_path):  # a writer still refused, the probe's own instant aside
+                pass
+    assert lock.held(tmp_path) is False
+

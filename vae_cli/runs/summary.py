@@ -78,10 +78,12 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
             "kl_loss": float(kl) if "kl_loss" in score.kind.loss_columns and math.isfinite(kl) else None,
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    status = folder.current_status(run_dir, manifest.get("status"))
+    stopped = "run.json says running, but no process is training it: it ended without recording how"
     return {
         "run": str(run_dir),
-        "status": manifest.get("status"),
-        "reason": manifest.get("reason"),  # why a failed run stopped
+        "status": status,
+        "reason": manifest.get("reason") or (stopped if status == folder.STOPPED else None),  # why it stopped
         "created": manifest.get("created"),
         "dataset": manifest["dataset"],
         "seed": manifest.get("seed"),
