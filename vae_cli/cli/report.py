@@ -22,7 +22,7 @@ _FIXES = {
     "train_first": "; train one with `vae train --config configs/mnist.yaml` or pass --run DIR",
     "pass_run_folder": "; pass a folder made by `vae train`",
     "retrain": ": re-create it with `vae train`",
-    "start_again": "; start it again with `vae train --config {path}`",
+    "start_again": "; {first}start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
     "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
