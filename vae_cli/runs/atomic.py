@@ -48,6 +48,12 @@ def _says_disk_full(exc: BaseException | None) -> bool:
     return False
 
 
+def check_writable(path: str | Path) -> None:
+    """Makes and removes the empty temporary file that writing ``path`` starts with: an ``OSError`` says,
+    before any work, that a folder is read-only (a read-only mount stops root too) or not ours."""
+    os.unlink(_new_temporary(Path(path)))
+
+
 def _new_temporary(path: Path) -> str:
     """An empty new file beside ``path``, named ``.<stem>.<random>.tmp<suffix>``.
 
