@@ -245,6 +245,7 @@ def test_exports_of_one_run_at_once_take_turns(run_dir, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "vae_cli", "export", "--run", str(run_dir), "--format", "savedmodel"]
     logs = [tmp_path / f"export{i}.err" for i in range(3)]
+    (run_dir / "export").mkdir(exist_ok=True)
     with RunLock(run_dir / "export"):
         procs = [
             subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=env) for log in logs
