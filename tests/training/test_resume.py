@@ -343,7 +343,7 @@ def test_a_full_disk_that_keeps_run_json_running_says_so_and_list_shows_it_stopp
     err = capsys.readouterr().err
     run_dir = only_run(tmp_path / "out")
     assert err.count("\n") == 1 and "the disk is full" in err
-    assert "its run.json could not be updated either and still says running" in err
+    assert "its run.json could not be updated and still says running" in err
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
     assert main(["list", "--output-dir", str(tmp_path / "out")]) == 0
     assert capsys.readouterr().out.splitlines()[1].split()[1] == "stopped"

@@ -146,9 +146,7 @@ def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
         raise
 
 
-UNRECORDED = (
-    "its run.json could not be updated either and still says running (vae list and vae show call the run stopped)"
-)
+UNRECORDED = "its run.json could not be updated and still says running (vae list and vae show call the run stopped)"
 
 
 def _unrecorded(exc: BaseException) -> BaseException:
