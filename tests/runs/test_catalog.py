@@ -168,3 +168,20 @@ def test_show_gives_the_nll_that_list_gives(capsys, tmp_path):
     (evaluated / "metrics.json").unlink()
     assert main(["show", "--run", str(evaluated)]) == 0
     assert "NLL" not in capsys.readouterr().out  # not evaluated yet
+
+
+def test_a_running_run_whose_process_is_gone_is_shown_stopped(capsys, tmp_path):
+    from vae_cli.runs.lock import RunLock
+
+    config = {"data": {"dataset": "mnist"}, "model": {"latent_dim": 2}}
+    manifest = {"status": "running", "created": "2026-01-01", "dataset": {"name": "mnist"}}
+    run = fake_run(tmp_path, "r", "2026-01-01", config, [(150.0, 7.0)], manifest=manifest)
+    with RunLock(run):  # a live writer: running it is
+        assert main(["list", "--output-dir", str(tmp_path), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["runs"][0]["status"] == "running"
+    assert main(["list", "--output-dir", str(tmp_path)]) == 0  # its process ended without recording how
+    assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["r", "stopped"]
+    assert main(["show", "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "status     stopped" in out and "run.json says running, but no process is training it" in out
+    assert json.loads((run / "run.json").read_text())["status"] == "running"  # only read, never rewritten

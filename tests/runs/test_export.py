@@ -3,7 +3,11 @@
 import json
 import os
 import re
+import shutil
 import stat
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -39,6 +43,11 @@ def exported(run_dir):
         args = ["export", "--run", str(run_dir), "--json"]
         assert main(args + [a for f in FORMATS for a in ("--format", f)]) == 0
     return json.loads(stdout.getvalue())
+
+
+def temporaries(folder):
+    """What an export leaves in flight: hidden files and folders other than the export's lock."""
+    return [p for p in folder.iterdir() if p.name.startswith(".") and p.name != ".lock"]
 
 
 def outputs(model, x):
@@ -152,7 +161,7 @@ def test_a_converter_failure_is_one_line_naming_the_versions(capsys, run_dir, ex
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "ONNX export failed: tf2onnx" in err and "under TensorFlow 2." in err and "(Unsupported op: FancyOp)" in err
-    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]  # no temporary left
+    assert not temporaries(run_dir / "export")
 
 
 def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exported):
@@ -160,7 +169,7 @@ def test_a_second_savedmodel_export_replaces_the_folder(capsys, run_dir, exporte
     marker.write_text("from an earlier export")
     assert main(["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
     assert not marker.exists() and (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
-    assert not [p for p in (run_dir / "export").iterdir() if p.name.startswith(".")]
+    assert not temporaries(run_dir / "export")
 
 
 def test_a_savedmodel_folder_has_the_umasks_permissions(capsys, run_dir):
@@ -189,3 +198,70 @@ def test_a_conditional_run_exports_both_inputs_of_each_model(capsys, data_dir, t
 
     session = onnxruntime.InferenceSession(str(run / "export" / "decoder.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["z", "label"]
+
+
+def test_a_linked_export_folder_is_refused_and_nothing_written_through_it(capsys, run_dir, exported, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "encoder.keras").write_text("keep")
+    (run_dir / "export").rename(tmp_path / "export.kept")
+    (run_dir / "export").symlink_to(victim)
+    try:
+        code = main(["export", "--run", str(run_dir), "--format", "keras", "--format", "savedmodel"])
+    finally:
+        (run_dir / "export").unlink()
+        (tmp_path / "export.kept").rename(run_dir / "export")
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"{run_dir / 'export'} is a symbolic link; vae writes nothing through links in a run folder" in err
+    assert [p.name for p in victim.iterdir()] == ["encoder.keras"] and (victim / "encoder.keras").read_text() == "keep"
+
+
+def test_links_in_the_place_of_exported_files_are_replaced_not_followed(capsys, run_dir, exported, tmp_path):
+    victim_file, victim_folder = tmp_path / "victim.keras", tmp_path / "victim_folder"
+    victim_file.write_text("keep")
+    victim_folder.mkdir()
+    (victim_folder / "keep").write_text("keep")
+    links = {"encoder.keras": victim_file, "encoder_savedmodel": victim_folder, "decoder_savedmodel": tmp_path / "gone"}
+    for name, target in links.items():
+        path = run_dir / "export" / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        path.symlink_to(target)
+    assert main(["export", "--run", str(run_dir), "--format", "keras", "--format", "savedmodel"]) == 0
+    assert victim_file.read_text() == "keep" and [p.name for p in victim_folder.iterdir()] == ["keep"]
+    for name in links:
+        assert not (run_dir / "export" / name).is_symlink()
+    assert (run_dir / "export" / "decoder_savedmodel" / "saved_model.pb").is_file()
+
+
+def test_exports_of_one_run_at_once_take_turns(run_dir, tmp_path):
+    """Three exports started together while a fourth holds the run's export lock: each waits, saying so,
+    then all end well (run at once, they swapped SavedModel folders under each other's reads)."""
+    from vae_cli.runs.lock import RunLock
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "vae_cli", "export", "--run", str(run_dir), "--format", "savedmodel"]
+    logs = [tmp_path / f"export{i}.err" for i in range(3)]
+    (run_dir / "export").mkdir(exist_ok=True)
+    with RunLock(run_dir / "export"):
+        procs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=env) for log in logs
+        ]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
+            if all("waiting for another export" in log.read_text() for log in logs):
+                break
+            time.sleep(0.5)
+    outs = [proc.communicate(timeout=600)[0] for proc in procs]
+    for proc, out, log in zip(procs, outs, logs, strict=True):
+        err = log.read_text()
+        assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+        assert f"vae export: note: waiting for another export of this run to end (pid {os.getpid()})" in err
+        assert [line.split()[:2] for line in out.splitlines()[1:]] == [
+            ["encoder", "savedmodel"],
+            ["decoder", "savedmodel"],
+        ]
+    assert not temporaries(run_dir / "export")

@@ -123,3 +123,32 @@ def test_a_pid_not_yet_written_is_waited_for_and_a_dead_one_never_named(tmp_path
         assert lock._read_pid(fd) == str(os.getpid())
     finally:
         os.close(fd)
+
+
+def test_held_tells_a_live_writer_from_a_gone_one_and_creates_nothing(tmp_path):
+    assert lock.held(tmp_path) is False and not (tmp_path / ".lock").exists()
+    with RunLock(tmp_path):
+        assert lock.held(tmp_path) is True
+        with pytest.raises(RunError, match="being written by another vae process"):
+            with RunLock(tmp_path):  # a writer still refused, the probe's own instant aside
+                pass
+    assert lock.held(tmp_path) is False
+
+
+def test_a_full_disk_reported_by_a_library_as_another_error_is_a_full_disk(tmp_path):
+    def h5py_on_a_full_disk(tmp):
+        try:
+            raise RuntimeError("Unable to flush file (file write failed: errno = 28, No space left on device)")
+        except RuntimeError:  # closing the file after the failed flush
+            raise RuntimeError("Slist already enabled? (slist already enabled?)")  # noqa: B904
+
+    with pytest.raises(OSError) as raised:
+        atomic.atomic_write(tmp_path / "vae.h5", h5py_on_a_full_disk)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "vae.h5")
+    assert list(tmp_path.iterdir()) == []  # the temporary file removed
+    with pytest.raises(RuntimeError, match="something else"):
+
+        def other(tmp):
+            raise RuntimeError("something else")
+
+        atomic.atomic_write(tmp_path / "vae.h5", other)

@@ -10,6 +10,7 @@ import textwrap
 
 import h5py
 import held_training
+import mounts
 import numpy as np
 import pytest
 from conftest import TINY_MODEL
@@ -299,6 +300,84 @@ def test_disk_full_stops_cleanly_and_keeps_the_last_checkpoint(data_dir, tmp_pat
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["status"] == "failed" and manifest["reason"].startswith(f"could not write into {run_dir}")
+
+
+@pytest.mark.slow
+def test_a_full_disk_before_the_first_checkpoint_says_to_start_again(data_dir, tmp_path, monkeypatch, capsys):
+    """The models of epoch 1 are saved, its checkpoint is not: nothing a resume would accept."""
+    real = atomic.atomic_write
+
+    def full_disk(path, write):
+        if path.name == checkpoint.FILENAME:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", full_disk)
+    assert main(train_args(data_dir, tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    run_dir = only_run(tmp_path / "out")
+    assert err.count("\n") == 1 and "the disk is full" in err and "nothing to resume" in err
+    assert f"free space and start it again with `vae train --config {run_dir / 'config.yaml'}`" in err
+    assert "--resume" not in err
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "failed" and manifest.get("epochs_completed", 0) == 0  # as the checkpoint: none
+    monkeypatch.setattr(atomic, "atomic_write", real)
+    assert main(["train", "--resume", str(run_dir)]) == 1
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_full_disk_that_keeps_run_json_running_says_so_and_list_shows_it_stopped(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    real, written = atomic.atomic_write, []
+
+    def full_disk_once_training(path, write):
+        written.append(path.name)
+        if written.count(folder.MANIFEST) > 1 or path.parent.name == "samples":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", full_disk_once_training)
+    assert main(train_args(data_dir, tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    run_dir = only_run(tmp_path / "out")
+    assert err.count("\n") == 1 and "the disk is full" in err
+    assert "its run.json could not be updated and still says running" in err
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    assert main(["list", "--output-dir", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[1] == "stopped"
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_ends_in_one_line_that_advises_only_what_works(data_dir, tmp_path):
+    """A tmpfs with 150 KiB free (run.json cannot be written), 2000 KiB (no checkpoint fits), 2500 KiB
+    (h5py reports the full disk as a RuntimeError) and 3000 KiB (epoch 1's checkpoint fits)."""
+    from vae_cli.runs import catalog
+
+    model = ["model.architecture=mlp", "model.hidden_units=[32]", "model.latent_dim=2", "train.epochs=3"]
+    for free in (150, 2000, 2500, 3000):
+        with mounts.small_disk(tmp_path / f"disk{free}", free) as disk:
+            args = ["train", "--data-dir", str(data_dir), "--output-dir", str(disk / "out")]
+            result = subprocess.run(
+                [sys.executable, "-m", "vae_cli", *args, *[a for item in model for a in ("--set", item)]],
+                capture_output=True,
+                text=True,
+            )
+            err = result.stderr.strip().splitlines()[-1]
+            assert result.returncode == 1 and "Traceback" not in result.stderr, (free, result.stderr[-2000:])
+            assert err.startswith("vae train: error: could not write into") and "the disk is full" in err, free
+            run_dir = only_run(disk / "out")
+            if "--resume" in err:
+                saved = checkpoint_epoch(run_dir)
+                assert saved >= 1 and f"the last good checkpoint (epoch {saved})" in err, (free, err)
+            else:
+                assert "nothing to resume" in err and "start it again" in err, (free, err)
+                assert not (run_dir / checkpoint.FILENAME).exists()
+            (row,) = catalog.list_runs(disk / "out")
+            assert row.status in ("failed", "stopped"), free
+            manifest = json.loads((run_dir / "run.json").read_text())
+            assert manifest.get("epochs_completed", 0) <= checkpoint_epoch(run_dir), free
 
 
 @pytest.mark.slow

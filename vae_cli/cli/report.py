@@ -23,7 +23,7 @@ _FIXES = {
     "train_first": "; train one with `vae train --config mnist` or pass --run DIR",
     "pass_run_folder": "; pass a folder made by `vae train`",
     "retrain": ": re-create it with `vae train`",
-    "start_again": "; start it again with `vae train --config {path}`",
+    "start_again": "; {first}start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
     "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
@@ -121,8 +121,9 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
             print(f"  {label:<28}{metrics.nll:9.2f}")
     print(f"  {'reconstruction from ' + code:<28}{recon.nats:9.2f}   (no sampling)")
     print(f"  {'squared error per pixel':<28}{recon.squared_error:11.5f}")
+    recorded = f"{'not ' if evaluation.not_recorded else ''}recorded in {evaluation.path}"
     if metrics is None:
-        print(f"  recorded in {evaluation.path}")
+        print(f"  {recorded}")
         return
     if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
@@ -130,7 +131,7 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])
     more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
     print(f"  {'KL per dimension':<28}{kl}{more}")
-    print(f"  {metrics.seconds:.0f} s; recorded in {evaluation.path}")
+    print(f"  {metrics.seconds:.0f} s; {recorded}")
 
 
 def duration(seconds: float) -> str:
@@ -179,7 +180,7 @@ def evaluation_record(run_dir: Path, evaluation: Any) -> dict:
 
     return {
         "run_dir": run_dir,
-        "metrics_file": evaluation.path,
+        "metrics_file": None if evaluation.not_recorded else evaluation.path,
         "binarize": evaluation.binarize,
         "trained_with_binarize": evaluation.trained_with_binarize,
         "likelihood": evaluation.likelihood,

@@ -28,12 +28,30 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if not isinstance(exc, OSError) and _says_disk_full(exc):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _says_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or one it arose from quotes the system's full-disk message: h5py reports a full
+    disk as a RuntimeError ("Unable to flush file (... No space left on device ...)")."""
+    while exc is not None:
+        if os.strerror(errno.ENOSPC) in str(exc):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def check_writable(path: str | Path) -> None:
+    """Makes and removes the empty temporary file that writing ``path`` starts with: an ``OSError`` says,
+    before any work, that a folder is read-only (a read-only mount stops root too) or not ours."""
+    os.unlink(_new_temporary(Path(path)))
 
 
 def _new_temporary(path: Path) -> str:

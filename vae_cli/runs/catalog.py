@@ -104,7 +104,7 @@ def read_run(path: Path) -> RunInfo:
     return RunInfo(
         name=path.name,
         path=path,
-        status=manifest.get("status"),
+        status=folder.current_status(path, manifest.get("status")),
         created=manifest.get("created"),
         dataset=dataset.get("title") or dataset.get("name") or settings.get("data.dataset"),
         kind=cut(kind),  # as config.yaml spells it, which may be anything: one short printable line

@@ -19,11 +19,12 @@ import numpy as np
 from vae_cli import backend
 from vae_cli.data.types import prepare
 from vae_cli.defaults import EVALUATE_K, EVALUATE_SAMPLES, SEED
+from vae_cli.errors import RunError
 from vae_cli.model.estimate import Metrics
 from vae_cli.model.reconstruction import Reconstruction
 from vae_cli.names import VAE_LOSS
 from vae_cli.runs import folder, records
-from vae_cli.runs.atomic import write_json
+from vae_cli.runs.atomic import check_writable, write_json
 from vae_cli.runs.modelfile import load_model
 from vae_cli.runs.view import RunView
 
@@ -40,6 +41,7 @@ class Evaluation:
     path: Path  # the metrics.json it was recorded in
     z_mean_variance: list[float]  # per dimension, over the images: above ACTIVE_THRESHOLD means active
     whole_test_set: bool = False  # every test image was evaluated, whatever the limit asked for
+    not_recorded: str | None = None  # why ``path`` could not be written (the numbers are still here)
 
 
 def decode_precision(manifest: dict) -> str:
@@ -75,6 +77,13 @@ def evaluate_run(
     # and is never overwritten, which would drop the earlier evaluations.
     recorded = records.read_metrics(view.dir)
     path = view.dir / records.METRICS
+    try:  # and a folder where it could not be recorded
+        check_writable(path)
+    except OSError as exc:
+        raise RunError(
+            f"cannot write {path}: {exc.strerror or exc}; an evaluation is recorded there: make {view.dir} "
+            "writable, or evaluate a copy of the run folder"
+        ) from None
     binarize = request.binarize or view.cfg.data.binarize
     encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read
     raw = view.load(("test",)).test
@@ -129,7 +138,11 @@ def evaluate_run(
     # Read again: another evaluation of this run may have recorded its entry while this one ran.
     recorded = records.read_metrics(view.dir)
     recorded[key] = entry  # other evaluations of the run stay
-    write_json(path, recorded)
+    not_recorded = None
+    try:
+        write_json(path, recorded)
+    except OSError as exc:  # the folder changed meanwhile: the numbers are returned all the same
+        not_recorded = exc.strerror or str(exc)
     return Evaluation(
         metrics,
         recon,
@@ -141,6 +154,7 @@ def evaluate_run(
         path,
         variance,
         everything,
+        not_recorded,
     )
 
 

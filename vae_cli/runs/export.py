@@ -4,6 +4,8 @@ by loading it in its own runtime and comparing its outputs with the Keras model'
 Formats: ``keras`` (Keras 3's own ``.keras``), ``savedmodel`` (a TensorFlow SavedModel folder),
 ``tflite`` (LiteRT flatbuffer), ``onnx`` (through Keras's exporter, which drives tf2onnx).
 Each file is written under a temporary name and renamed into place; a folder is swapped in.
+``export/`` has a lock of its own: exports of one run take turns (a training of the run is no
+obstacle: it writes nothing there), and nothing is written through a link in its place.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ from vae_cli import backend
 from vae_cli.errors import Fix, RunError
 from vae_cli.names import DECODER, ENCODER, EXPORT_FORMATS
 from vae_cli.runs.atomic import atomic_write
+from vae_cli.runs.folder import writable_subfolder
+from vae_cli.runs.lock import RunLock
 from vae_cli.runs.view import RunView
 
 EXPORT = "export"  # the run folder's sub-folder
@@ -54,11 +58,24 @@ class Exported:
         return bool(self.max_abs_diff <= TOLERANCE)
 
 
-def export_run(view: RunView, formats: Sequence[str], seed: int = 0) -> list[Exported]:
-    """Writes each of ``formats`` for the encoder and the decoder, loads each back and compares."""
+def export_run(
+    view: RunView, formats: Sequence[str], seed: int = 0, on_wait: Callable[[str], None] | None = None
+) -> list[Exported]:
+    """Writes each of ``formats`` for the encoder and the decoder, loads each back and compares.
+
+    Another export of the run in progress is waited for, after ``on_wait(its pid)``.
+    """
     formats = list(dict.fromkeys(formats))  # a repeated format is written once
     if "onnx" in formats:
         onnx_converter_version()  # a missing converter stops before anything is written
+    folder = writable_subfolder(view.dir, EXPORT)
+    folder.mkdir(exist_ok=True)
+    with RunLock(folder, on_wait) as lock:
+        lock.remove_stale_temporaries()  # a killed export's: any other would hold the lock
+        return _export(view, formats, seed)
+
+
+def _export(view: RunView, formats: list[str], seed: int) -> list[Exported]:
     rng = np.random.default_rng(seed)
     results = []
     for name, model in ((ENCODER, view.encoder), (DECODER, view.decoder)):
@@ -146,9 +163,10 @@ def _new_folder(path: Path) -> Path:
 
 
 def _swap_in(new: Path, path: Path) -> None:
-    """Renames folder ``new`` onto ``path``; an earlier export is moved aside first, then removed."""
+    """Renames folder ``new`` onto ``path``; an earlier export (or a link in its place, never followed) is moved
+    aside first, then removed."""
     old = None
-    if path.exists():
+    if os.path.lexists(path):
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         os.replace(path, old / path.name)
     os.replace(new, path)

@@ -19,6 +19,7 @@ from vae_cli import config as config_mod
 from vae_cli.config import Config, DataConfig, OutputConfig
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import ConfigError, Fix, RunError, shown
+from vae_cli.runs import lock
 from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, MANIFEST, METRICS, RUNNING, read_manifest  # noqa: F401 (METRICS: a name of the folder)
 from vae_cli.sources import SOURCES
@@ -29,6 +30,7 @@ KERAS_FILES = ("encoder.keras", "decoder.keras", "vae.keras")  # the same models
 HISTORY = "history.csv"
 SAMPLES = "samples"  # the per-epoch sample images
 TENSORBOARD = "tensorboard"  # the TensorBoard log
+STOPPED = "stopped"  # shown for a run.json that says running while no process holds the run's lock
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -165,7 +167,7 @@ def resolve_run(run: str | Path | None = None, output_dir: str | Path = OUTPUT_D
             damaged[run_dir] = " ".join(str(exc).split())[:300]
             continue
         notes = [f"skipped the damaged run folder {path}: {why}" for path, why in damaged.items()]
-        status = read_manifest(run_dir)["status"]
+        status = current_status(run_dir, read_manifest(run_dir)["status"])
         if status != COMPLETE:
             notes.append(f"no complete run under {output_dir}; using {run_dir}, whose status is {status!r}")
         return Found(run_dir, tuple(notes))
@@ -196,15 +198,27 @@ def writable_subfolder(run_dir: str | Path, name: str) -> Path:
     return path
 
 
-def mark_ended(run_dir: str | Path, status: str, **extra: object) -> None:
+def mark_ended(run_dir: str | Path, status: str, **extra: object) -> bool:
     """Records how a run ended in its run.json, unless something already did (``status`` no longer
-    running); best effort: the failure being reported matters more than this record of it."""
+    running); best effort: the failure being reported matters more than this record of it.
+    False when run.json still says running (it could not be written: a full disk)."""
     try:
         manifest = read_manifest(run_dir)
         if manifest["status"] == RUNNING:
             write_json(Path(run_dir) / MANIFEST, {**manifest, "status": status, **extra})
-    except (RunError, OSError):
-        pass
+    except RunError:
+        return True  # no run record to say anything
+    except OSError:
+        return False
+    return True
+
+
+def current_status(run_dir: str | Path, recorded: str | None) -> str | None:
+    """The status run.json records, except that a run it calls running whose lock no live process
+    holds is ``stopped``: its process ended without recording how (killed, or its disk was full)."""
+    if recorded == RUNNING and lock.held(run_dir) is False:
+        return STOPPED
+    return recorded
 
 
 def data_config_for_run(cfg: Config, manifest: dict, data_dir: str | None = None) -> DataConfig:

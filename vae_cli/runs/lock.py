@@ -1,5 +1,8 @@
 """One writer per run folder: an OS lock on ``RUN/.lock``, held for the whole of a training run.
 
+A sub-folder with a writer of its own (``RUN/export/``) has its own ``.lock`` beside its files;
+a reader asks ``held`` whether a run's writer is still alive.
+
 ``flock`` belongs to the open file, so the operating system frees it when the holder
 ends, however it ends (SIGKILL included): a lock left behind never blocks. The file
 keeps the holder's pid for the refusal message; it is never deleted, since deleting a
@@ -12,6 +15,7 @@ import errno
 import fnmatch
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -28,10 +32,14 @@ _UNSUPPORTED = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)  # file systems wi
 
 
 class RunLock:
-    """``with RunLock(run_dir):`` holds the run folder's lock, or refuses naming the holder's pid."""
+    """``with RunLock(run_dir):`` holds the run folder's lock, or refuses naming the holder's pid.
 
-    def __init__(self, run_dir: str | Path) -> None:
+    ``on_wait``: wait for the holder to end instead, after calling ``on_wait(holder's pid)``.
+    """
+
+    def __init__(self, run_dir: str | Path, on_wait: Callable[[str], None] | None = None) -> None:
         self.dir = Path(run_dir)
+        self.on_wait = on_wait
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -42,17 +50,23 @@ class RunLock:
         except OSError as exc:
             why = "it is a symbolic link; remove it" if exc.errno == errno.ELOOP else exc.strerror
             raise RunError(f"cannot open the run folder's lock file {path}: {why}") from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in _UNSUPPORTED:
-                    holder = _read_pid(fd)
-                    os.close(fd)
+        try:
+            taken = _try_lock(fd)
+            if not taken:
+                time.sleep(0.05)  # ``held`` holds the lock shared for an instant: look again before giving up
+                taken = _try_lock(fd)
+            if not taken:
+                holder = _read_pid(fd)
+                if self.on_wait is None:
                     raise RunError(
                         f"{self.dir} is being written by another vae process (pid {holder}); wait for it to end "
                         "or stop it, then try again"
-                    ) from None
+                    )
+                self.on_wait(holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
         mine = f"{os.getpid()}\n".encode()
         os.pwrite(fd, mine, 0)  # over the last holder's pid, then cut: never an empty file to read
         os.ftruncate(fd, len(mine))
@@ -70,12 +84,45 @@ class RunLock:
         if self._fd is None:
             raise RuntimeError("remove_stale_temporaries needs the run folder's lock")
         removed = []
-        for folder, _, files in os.walk(self.dir):  # os.walk does not descend into links
+        for folder, folders, files in os.walk(self.dir):  # os.walk does not descend into links
+            # A sub-folder with a lock of its own (export/) is its own writer's to clean.
+            folders[:] = [name for name in folders if not os.path.lexists(os.path.join(folder, name, LOCK))]
             for name in fnmatch.filter(files, TEMPORARY):
                 path = Path(folder) / name
                 path.unlink(missing_ok=True)
                 removed.append(path)
         return removed
+
+
+def held(run_dir: str | Path) -> bool | None:
+    """Whether a live process holds ``run_dir``'s lock; None where that cannot be told (a file system
+    without locks, a lock file this user cannot read). Nothing is created: no lock file, no lock."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False  # a writer makes the file before anything else: none has been here
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        return None if exc.errno in _UNSUPPORTED else True
+    finally:
+        os.close(fd)  # releases the shared lock at once
+    return False
+
+
+def _try_lock(fd: int) -> bool:
+    """Takes the lock on ``fd`` if it is free; True also where the file system has no locks (documented)."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in _UNSUPPORTED
+    return True
 
 
 def _read_pid(fd: int, tries: int = 50) -> str:

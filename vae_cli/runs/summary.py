@@ -80,10 +80,12 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
     nll, nll_k = evaluated_nll(run_dir)
+    status = folder.current_status(run_dir, manifest.get("status"))
+    stopped = "run.json says running, but no process is training it: it ended without recording how"
     return {
         "run": str(run_dir),
-        "status": manifest.get("status"),
-        "reason": manifest.get("reason"),  # why a failed run stopped
+        "status": status,
+        "reason": manifest.get("reason") or (stopped if status == folder.STOPPED else None),  # why it stopped
         "created": manifest.get("created"),
         "dataset": manifest["dataset"],
         "seed": manifest.get("seed"),

@@ -159,7 +159,8 @@ class RunLoop:
             test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
             test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
             test = {k: float(test[k]) for k in [*KEYS[:3], *objective_columns()] if k in test}
-            self.publisher.publish(len(rows))
+            self.publisher.publish()
+            self.publisher.record(len(rows))
             save_final_figures(
                 self.dir,
                 self.publisher.frame.codec,
@@ -202,11 +203,18 @@ class RunLoop:
         )
 
     def _save_failed(self, exc: OSError) -> None:
+        """A resume is advised only from a checkpoint on disk: before the first, there is nothing to resume."""
         what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        saved, first = self.publisher.saved_epoch, "free space" if exc.errno == errno.ENOSPC else None
+        if saved and (self.dir / checkpoint.FILENAME).is_file():
+            raise RunError(
+                f"could not write into {self.dir}: {what}; the last good checkpoint (epoch {saved}) is intact",
+                Fix("resume", self.dir, first=first),
+            ) from None
         raise RunError(
-            f"could not write into {self.dir}: {what}; the last good checkpoint (epoch {self.publisher.saved_epoch}) "
-            "is intact",
-            Fix("resume", self.dir, first="free space"),
+            f"could not write into {self.dir}: {what}, before the first epoch's checkpoint was saved, so there is "
+            "nothing to resume",
+            Fix("start_again", self.dir / folder.CONFIG, first=first),
         ) from None
 
 

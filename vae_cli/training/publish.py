@@ -1,8 +1,9 @@
 """Bringing the run folder up to date after every completed epoch.
 
-Samples, the three models (the float32 copy), the history and the manifest,
-and last the checkpoint: once the checkpoint names epoch k, everything of
-epoch k is on disk. Each file is written atomically.
+Samples and the three models (the float32 copy), then the checkpoint: once
+the checkpoint names epoch k, everything of epoch k is on disk. Then the history
+and the manifest's ``epochs_completed``, which so never count an epoch that a
+resume could not continue from. Each file is written atomically.
 """
 
 from __future__ import annotations
@@ -50,14 +51,17 @@ class Publisher:
         self.saved_epoch = saved_epoch
         self.board: Board | None = None  # the TensorBoard log, when output.tensorboard is on
 
-    def publish(self, epochs_done: int) -> None:
-        """Models (the float32 copies), history and manifest into the run folder."""
+    def publish(self) -> None:
+        """The models (the float32 copies) into the run folder."""
         final = self.models.float32_copy
         save_model(final.encoder, self.dir / folder.ENCODER)
         save_model(final.decoder, self.dir / folder.DECODER)
         save_model(final.vae, self.dir / folder.VAE)
         for model, name in zip((final.encoder, final.decoder, final.vae), folder.KERAS_FILES, strict=True):
             save_model(model, self.dir / name)  # the native format beside the .h5 files
+
+    def record(self, epochs_done: int) -> None:
+        """The history and the manifest, counting ``epochs_done`` epochs."""
         write_text(self.dir / folder.HISTORY, history_csv(self.log.rows))
         self.manifest["epochs_completed"] = epochs_done
         write_json(self.dir / folder.MANIFEST, self.manifest)
@@ -69,8 +73,8 @@ class Publisher:
         save_epoch_samples(self.frame.codec, self.frame.samples, path, f"{self.frame.title} · epoch {epoch}")
         if self.board is not None:
             self.board.add_image(epoch, path)
-        self.publish(epoch)
-        # The checkpoint last: once it names epoch k, everything of epoch k is on disk.
+        self.publish()
+        # The checkpoint after the models: once it names epoch k, everything of epoch k is on disk.
         checkpoint.save(
             self.dir / checkpoint.FILENAME,
             training.vae,
@@ -78,6 +82,7 @@ class Publisher:
             {"epoch": epoch, "history": self.log.rows, "early_stopping": self.stopper.state()},
         )
         self.saved_epoch = epoch
+        self.record(epoch)
 
     def mark(self, status: str, **extra: object) -> None:
         """Records ``status`` in run.json, best effort: the failure being reported matters more."""

@@ -149,16 +149,30 @@ def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
     try:
         return work()
     except (KeyboardInterrupt, Terminated) as exc:
-        folder.mark_ended(run_dir, INTERRUPTED)
+        recorded = folder.mark_ended(run_dir, INTERRUPTED)
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         done = (run_dir / checkpoint.FILENAME).is_file()
-        raise Interrupted(
+        stop = Interrupted(
             f"{stopped_by(signum)}; "
             + ("the run folder holds its last completed epoch" if done else "no epoch was completed"),
             Fix("resume", run_dir) if done else Fix("start_again", run_dir / folder.CONFIG),
             signum,
-        ) from None
+        )
+        raise (stop if recorded else _unrecorded(stop)) from None
     except BaseException as exc:
         reason = str(exc) if isinstance(exc, VaeError) else f"{type(exc).__name__}: {str(exc).strip()}"
-        folder.mark_ended(run_dir, FAILED, reason=" ".join(reason.split())[:500])
+        if not folder.mark_ended(run_dir, FAILED, reason=" ".join(reason.split())[:500]):
+            _unrecorded(exc)
         raise
+
+
+UNRECORDED = "its run.json could not be updated and still says running (vae list and vae show call the run stopped)"
+
+
+def _unrecorded(exc: BaseException) -> BaseException:
+    """``exc`` saying that run.json could not record how the run ended: its one line for the user's errors."""
+    if isinstance(exc, VaeError):
+        exc.args = (f"{exc}; {UNRECORDED}",)
+    else:
+        exc.add_note(UNRECORDED)
+    return exc

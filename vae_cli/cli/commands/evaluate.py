@@ -14,6 +14,7 @@ from vae_cli import defaults, limits
 from vae_cli.cli import options, report
 from vae_cli.cli.arguments import add_json, add_parser, add_run_args, add_seed, count_or_all, int_between
 from vae_cli.cli.chosen_run import run_view
+from vae_cli.errors import RunError
 
 ESTIMATE_AFTER = 2.0  # seconds of evaluation (after the first, tracing chunk) the time estimate rests on
 LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is a log, not a terminal
@@ -73,9 +74,15 @@ def run(args: argparse.Namespace) -> int:
     request = Request(args.k, args.samples, args.binarize, args.limit, args.seed)
     evaluation = evaluate_run(view, request, progress)
     if args.json:
-        return report.print_json(report.evaluation_record(view.dir, evaluation))
-    report.print_evaluation(view.dir, evaluation)
-    if evaluation.metrics is None:  # an autoencoder: no KL to chart
+        report.print_json(report.evaluation_record(view.dir, evaluation))
+    else:
+        report.print_evaluation(view.dir, evaluation)
+    if evaluation.not_recorded:  # the numbers are printed first: minutes of work are not lost
+        raise RunError(
+            f"could not write {evaluation.path}: {evaluation.not_recorded}; the numbers above are not recorded "
+            "there: make the run folder writable and evaluate again"
+        )
+    if args.json or evaluation.metrics is None:  # an autoencoder: no KL to chart
         return 0
     return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
 

@@ -18,7 +18,8 @@ def add(sub: Any) -> None:
         "export",
         "write the encoder and decoder for other runtimes, each checked against Keras",
         "Write the run's encoder and decoder into RUN/export/ in each --format, load every file back in\n"
-        "its own runtime and print the largest difference from the Keras model's outputs.",
+        "its own runtime and print the largest difference from the Keras model's outputs. Another export\n"
+        "of the same run in progress is waited for.",
     )
     p.add_argument(
         "--format",
@@ -37,7 +38,10 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from vae_cli.runs.export import TOLERANCE, export_run
 
-    exported = export_run(run_view(args), args.formats or ["keras"])
+    def waiting(pid: str) -> None:
+        report.print_notes(args.command, [f"waiting for another export of this run to end (pid {pid})"])
+
+    exported = export_run(run_view(args), args.formats or ["keras"], on_wait=waiting)
     if args.json:
         report.print_json({"tolerance": TOLERANCE, "exports": tables.export_record(exported)})
     else:
