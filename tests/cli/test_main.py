@@ -275,3 +275,19 @@ def test_tsne_on_a_2d_run_draws_it_as_is_under_a_name_that_says_so(capsys, train
     assert out.strip() == str(trained / "latent-2d-test.png")
     assert "the latent space is already 2-D; drawn as it is, without t-SNE" in err
     assert not list(trained.glob("latent-tsne*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [["evaluate", "--limit", "20", "--k", "2", "--samples", "2"], ["sample", "--grid", "3"], ["export"]],
+    ids=["evaluate", "sample", "export"],
+)
+def test_no_tensorflow_log_line_reaches_stderr(trained, command):
+    """TensorFlow's C++ start-up notes (absl, cuInit, cpu_feature_guard) would bury the tool's own lines."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vae_cli", *command, "--run", str(trained)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    foreign = [line for line in done.stderr.splitlines() if line and not line.startswith(("vae ", "images "))]
+    assert not foreign, foreign

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import re
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -65,6 +64,9 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vae_cli import backend
+
+    backend.load()  # before the estimator's modules import Keras: TensorFlow's start-up log stays off stderr
     from vae_cli.figures.from_run import kl_per_dim
     from vae_cli.runs.evaluation import Request, evaluate_run
 
@@ -87,59 +89,60 @@ def run(args: argparse.Namespace) -> int:
     return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
 
 
+BAR = 30  # characters of the progress bar
+REDRAW = 0.1  # seconds between redraws of the bar on a terminal
+
+
 class EvaluationProgress:
-    """``progress(done, total)`` for the estimator: the estimated time on stderr once a first chunk is
-    measured, then Keras's ``Progbar`` there, a live bar on a terminal and a line every LOG_INTERVAL
-    seconds in a log."""
+    """``progress(done, total)`` for the estimator, on stderr: the estimated time once a first chunk is measured,
+    then a bar with the time left, and at the end the time spent. On a terminal the bar redraws its line; in a
+    log it is a plain line every LOG_INTERVAL seconds."""
 
     def __init__(self, k: int, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.k, self.stream, self.clock = k, stream or sys.stderr, clock
         self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.began = clock()
         self.first: tuple[float, int] | None = None  # (time, images) at the first report: tracing is done by then
-        self.bar: Any = None
         self.shown = False
-        self.out = self.stream if self.terminal else _LogLines(self.stream)
+        self.drawn = -math.inf  # when the bar was last drawn
 
     def __call__(self, done: int, total: int) -> None:
-        import keras
-
         now = self.clock()
         if self.first is None:
             self.first = (now, done)
-            self.bar = keras.utils.Progbar(total, unit_name="image", interval=0.1 if self.terminal else LOG_INTERVAL)
+        start, first_done = self.first
         if not self.shown:
-            start, first_done = self.first
             if done < total and (now - start < ESTIMATE_AFTER or done == first_done):
                 return  # too little measured yet for an estimate worth printing
             if done < total:
-                seconds = (now - start) / (done - first_done) * (total - first_done)
+                estimate = (now - start) / (done - first_done) * (total - first_done)
                 print(
-                    f"vae evaluate: {total} test images at k={self.k}: about {report.duration(seconds)} "
+                    f"vae evaluate: {total} test images at k={self.k}: about {report.duration(estimate)} "
                     f"(estimated from {done - first_done} images); --limit and --k change it",
                     file=self.stream,
                     flush=True,
                 )
             self.shown = True
-        with contextlib.redirect_stdout(self.out):  # Progbar writes to stdout, which belongs to the results
-            self.bar.update(done)
-
-
-class _LogLines:
-    """Progbar's text made into plain lines for a log: no colour codes, no cursor moves."""
-
-    _CODES = re.compile(r"\x1b\[[0-9;]*m")
-    _TO_DO = re.compile(r"\x1b\[37m(━*)")  # the bar's grey part, told apart by colour alone
-    _REDRAW = re.compile(r"^[\b]*\r")  # the bar going back over its own line
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.started = stream, False
-
-    def write(self, text: str) -> int:
-        text = self._TO_DO.sub(lambda m: "·" * len(m.group(1)), text)
-        text = self._REDRAW.sub("\n", self._CODES.sub("", text))
-        if not self.started:  # each update starts a new line; the first needs none
-            text, self.started = text.lstrip("\n"), True
-        return self.stream.write(text)
-
-    def flush(self) -> None:
+        if done < total and now - self.drawn < (REDRAW if self.terminal else LOG_INTERVAL):
+            return
+        self.drawn = now
+        filled = BAR * done // total
+        bar = "━" * filled + "·" * (BAR - filled)
+        if done < total:
+            when = f"{report.duration(self._left(now, done, total))} left"
+        else:
+            spent = now - self.began
+            when = f"done in {report.duration(spent)} ({_per_image(spent / total)} per image at k={self.k})"
+        line = f"images {done}/{total} {bar} {when}"
+        end = "\n" if done >= total or not self.terminal else ""
+        self.stream.write(("\r\x1b[K" if self.terminal else "") + line + end)
         self.stream.flush()
+
+    def _left(self, now: float, done: int, total: int) -> float:
+        """Seconds left at the pace measured since the first chunk (which includes the tracing)."""
+        start, first_done = self.first
+        return (now - start) / max(1, done - first_done) * (total - done)
+
+
+def _per_image(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds >= 0.001 else f"{seconds * 1e6:.0f} µs"
