@@ -52,7 +52,7 @@ def test_a_new_flag_changes_the_commands_page(monkeypatch):
 
     monkeypatch.setattr(GENERATOR, "build_parser", with_a_new_flag)
     page = GENERATOR.render_commands()
-    assert "`--brand-new`" in page and "a flag the committed page has never seen" in page
+    assert "`--brand-new X`" in page and "a flag the committed page has never seen" in page
     assert page != (DOCS / "reference" / "commands.md").read_text(encoding="utf-8")
 
 
