@@ -5,7 +5,10 @@ or a config key; tests/test_docs.py fails while a committed page differs from wh
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +18,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: the checkout's p
 
 from vae_cli.cli.arguments import Formatter  # noqa: E402
 from vae_cli.cli.parser import build_parser  # noqa: E402
-from vae_cli.config import describe_keys  # noqa: E402
+from vae_cli.config import Config, describe_keys  # noqa: E402
 from vae_cli.yamlfile import yaml_text  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
@@ -186,6 +189,52 @@ def render_commands() -> str:
     return "\n\n".join(parts) + "\n"
 
 
+_NOUNS = {int: ("an integer", "integers"), float: ("a number", "numbers"), str: ("a string", "strings")}
+_NOUNS |= {bool: ("`true` or `false`", "`true` or `false`"), dict: ("a mapping", "mappings")}
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _bounds(meta: typing.Mapping[str, typing.Any]) -> str:
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and high is not None:
+        return f"from {_number(low)} to {_number(high)}"
+    if low is not None:
+        return f"at least {_number(low)}"
+    return f"at most {_number(high)}" if high is not None else ""
+
+
+def _accepts(hint: typing.Any, meta: typing.Mapping[str, typing.Any]) -> str:
+    """What a key accepts, read from the type and the metadata that the config's own checks read."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _accepts(inner, meta) + (", or `null`" if type(None) in args else "")
+    if origin is typing.Literal or meta.get("choices"):
+        names = args if origin is typing.Literal else meta["choices"]()
+        return "one of " + ", ".join(code(str(n)) for n in names)
+    bounds = _bounds(meta)
+    if origin is list:
+        plural = _NOUNS.get(args[0], ("", str(args[0])))[1]
+        return f"a list of {plural}" + (f", each {bounds}" if bounds else "")
+    singular = _NOUNS.get(hint, (str(hint), ""))[0]
+    if not bounds:
+        return singular
+    return f"{singular} {bounds}" if bounds.startswith("from") else f"{singular}, {bounds}"
+
+
+def _accepted_values() -> dict[str, str]:
+    """Each dotted key's accepted values, from the config schema's sections."""
+    accepted = {}
+    for section in dataclasses.fields(Config):
+        hints = typing.get_type_hints(section.default_factory)
+        for f in dataclasses.fields(section.default_factory):
+            accepted[f"{section.name}.{f.name}"] = _accepts(hints[f.name], f.metadata)
+    return accepted
+
+
 def render_config() -> str:
     sections: dict[str, list[tuple[str, object, str]]] = {}
     for key, default, help in describe_keys():
@@ -194,12 +243,16 @@ def render_config() -> str:
         "# Config keys",
         GENERATED,
         "Every key a config file or `--set KEY=VALUE` takes, section by section, with its default in YAML spelling. "
-        "A key left out takes its default; `vae train --help` prints the same table, and "
+        "A key left out takes its default; `vae train --help` lists the same keys and defaults, and "
         "`vae train ... --print-config` shows the values a run would use and where each came from.",
     ]
+    accepted = _accepted_values()
     for section, rows in sections.items():
-        table = ["| key | default | meaning |", "| --- | --- | --- |"]
-        table += [f"| {code(key)} | {code(yaml_text(default))} | {text(help)} |" for key, default, help in rows]
+        table = ["| key | default | accepts | meaning |", "| --- | --- | --- | --- |"]
+        table += [
+            f"| {code(key)} | {code(yaml_text(default))} | {accepted.get(key, '')} | {text(help)} |"
+            for key, default, help in rows
+        ]
         intro = SECTION_INTROS.get(section)
         parts += [f"## {section}", *([intro] if intro else []), _reference_table(table)]
     return "\n\n".join(parts) + "\n"
