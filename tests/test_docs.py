@@ -131,4 +131,4 @@ def test_the_site_builds_under_strict(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stderr[-4000:]}"
-    assert (site / "reference" / "commands" / "index.html").is_file()
+    assert (site / "reference" / "commands.html").is_file()
