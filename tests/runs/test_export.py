@@ -104,6 +104,23 @@ def test_each_format_loads_in_its_runtime_and_matches_keras(exported, run_dir, f
             np.testing.assert_allclose(g, e, atol=1e-5)
 
 
+def test_onnx_outputs_are_named_as_in_keras(exported, run_dir):
+    import onnxruntime
+
+    for name in ("encoder", "decoder"):
+        path = run_dir / "export" / f"{name}.onnx"
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        expected = load_model(run_dir / f"{name}.h5").output_names
+        assert (
+            [o.name for o in session.get_outputs()]
+            == expected
+            == (["z_mean", "z_log_var"] if name == "encoder" else ["x_prob"])
+        )
+        if name == "encoder":  # a client asks for an output by the name it means
+            (z_mean,) = session.run(["z_mean"], {session.get_inputs()[0].name: np.zeros((1, 28, 28, 1), "float32")})
+            assert z_mean.shape == (1, 3)
+
+
 def test_the_run_folder_holds_keras_files_beside_the_h5_files(run_dir):
     import keras
 

@@ -191,8 +191,28 @@ def _write_onnx(model, path):
                 f"TensorFlow {tf.__version__} ({reason}); no maintained converter supports it yet, the other "
                 "formats are unaffected"
             ) from None
+        name_onnx_outputs(tmp, list(model.output_names))
 
     atomic_write(path, write)
+
+
+def name_onnx_outputs(path: str | Path, names: list[str]) -> None:
+    """Gives the ONNX graph's outputs the Keras model's output names (z_mean, z_log_var; x_prob) in place of
+    the converter's ``Identity:0``, ``Identity_1:0``, so a client asks for what it means."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    taken = {v for node in graph.node for v in (*node.input, *node.output)} | {i.name for i in graph.input}
+    for output, name in zip(graph.output, names, strict=True):
+        old = output.name
+        if old == name or name in taken:  # already so named, or the name is another value's: kept as is
+            continue
+        for node in graph.node:
+            node.output[:] = [name if v == old else v for v in node.output]
+            node.input[:] = [name if v == old else v for v in node.input]
+        output.name = name
+    onnx.save(proto, str(path))
 
 
 def _run_keras(path, x, names):
