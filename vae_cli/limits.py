@@ -1,6 +1,6 @@
 """The caps that keep the work for every input bounded, each checked before the work or memory it bounds.
 
-Each cap is defined once here; the README's "Limits" table lists them with the way
+Each cap is defined once here; docs/faults/limits.md lists them with the way
 around each one. Anything a file declares (a header's shape, a zip member's size) is
 checked against them, and against the file itself, before anything is allocated.
 """

@@ -42,7 +42,7 @@ RUNTIMES = {
     "onnx": "onnxruntime",
 }
 CHECK_INPUTS = 8  # images (encoder) or latent points (decoder) compared per file
-TOLERANCE = 1e-4  # float32 through another runtime: about 1e-7 seen; more means a wrong graph
+TOLERANCE = 1e-4  # float32 through another runtime: 1e-7 to 1e-5 seen (docs/guides/export.md); more: a wrong graph
 
 
 @dataclass

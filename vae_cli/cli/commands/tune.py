@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         raise ConfigError("--json goes with --show; a search prints its trials as they finish")
     if not args.space:
-        raise ConfigError("--space FILE is needed: the search space (see the README, Tuning)")
+        raise ConfigError("--space FILE is needed: the search space (see docs/guides/tuning.md)")
     if not args.trials:
         raise ConfigError("--trials N is needed: the study's total number of trials")
     overrides = options.config_overrides(args)
