@@ -276,7 +276,7 @@ def dump_yaml(cfg: Config) -> str:
 
 
 def describe_keys() -> list[tuple[str, Any, str]]:
-    """(dotted key, default, help) for every key, for the README and ``--help``."""
+    """(dotted key, default, help) for every key, for the docs reference and ``--help``."""
     rows = []
     for section in dataclasses.fields(Config):
         for f in dataclasses.fields(section.default_factory):
