@@ -1,44 +1,66 @@
 """Passwords out of text: every URL, command line and message the tool records or prints passes through ``hide``.
 
-Masking works on the text, never on a parse of it: a URL the driver cannot read
+Masking works on the text, never on a parse of it alone: a URL the driver cannot read
 (a port that is not a number, an unclosed ``[``) is exactly the one whose error
-message would otherwise repeat it whole.
+message would otherwise repeat it whole. The patterns err towards hiding too much. And
+the passwords of the storage URL in use are remembered as they are, so a form the
+patterns miss, or a driver quoting the password it decoded, is hidden too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 MASK = "***"
+SHORTEST = 4  # a remembered password shorter than this is not replaced on its own: it would garble the text
 
-# scheme://user:PASSWORD@host: everything between the first ':' of the user part and the token's last '@',
-# since a password may hold '@', '/' or ':' that its writer forgot to percent-encode.
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*):(?P<secret>\S*)@")
-# password=..., sslpassword=..., token=... in a query string or a libpq keyword string.
+# scheme://user:PASSWORD@host: from the first ':' after the scheme's '//' to the text's last '@', since a
+# user name may hold '@' (user@server, as Azure spells it) and a password '@', '/', ':' or spaces that its
+# writer did not percent-encode.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#\s]*):(?P<secret>.*)@", re.DOTALL)
+# password=..., sslpassword=..., token=... in a query string or a libpq keyword string: the value runs to the
+# next '&' or blank, '#' and ';' included (drivers pass them on as part of the password).
 _KEYWORD = re.compile(
-    r"(?P<head>(?:^|[?&;\s])[A-Za-z_]*(?:password|passwd|pwd|secret|token)=)(?P<secret>'[^']*'|[^&;\s#]*)",
+    r"(?P<head>(?:^|[?&;\s])[A-Za-z_]*(?:password|passwd|pwd|secret|token)=)(?P<secret>'[^']*'|[^&\s]*)",
     re.IGNORECASE,
 )
+_remembered: set[str] = set()
 
 
 def hide(text: str, known: Iterable[str] = ()) -> str:
-    """``text`` with each URL's password, each password-like parameter and each of ``known`` replaced by ***."""
-    for secret in known:
-        if secret:
+    """``text`` with each URL's password, each password-like parameter, each of ``known`` and each remembered
+    password replaced by ***."""
+    for secret in sorted({*known, *_remembered}, key=len, reverse=True):  # the longest first: no half-masks
+        if len(secret) >= SHORTEST or secret in known:
             text = text.replace(secret, MASK)
-    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@" if m["secret"] != MASK else m[0], text)
+    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     return _KEYWORD.sub(lambda m: m["head"] + MASK, text)
 
 
 def secrets_in(url: str) -> list[str]:
     """The passwords ``url`` holds, as written and percent-decoded: what ``hide`` must also find elsewhere,
     e.g. in a driver's message that quotes the decoded value."""
-    from urllib.parse import unquote
-
     found = [m["secret"] for pattern in (_USERINFO, _KEYWORD) for m in pattern.finditer(url)]
-    variants = (v for secret in found for v in (secret, secret.strip("'"), unquote(secret)))
+    found += [_parsed_password(url)]
+    variants = (v for secret in found if secret for v in (secret, secret.strip("'"), unquote(secret)))
     return [v for v in dict.fromkeys(variants) if v and v != MASK]
+
+
+def _parsed_password(url: str) -> str | None:
+    """The password as SQLAlchemy reads it, where it can: the split the driver will use."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:  # not a URL SQLAlchemy reads (the opening will say so), or SQLAlchemy absent
+        return None
+
+
+def remember(url: str) -> None:
+    """Hides the passwords of ``url`` (the storage in use) in every text ``hide`` sees from now on."""
+    _remembered.update(secrets_in(url))
 
 
 def command(argv: Iterable[str]) -> list[str]:

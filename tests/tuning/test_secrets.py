@@ -33,6 +33,13 @@ SECRET = "S3cretPW_xyz"
         (f"postgresql://h/db?sslpassword={SECRET}&user=vae", "postgresql://h/db?sslpassword=***&user=vae"),
         (f"postgresql://h/db?PASSWORD={SECRET}", "postgresql://h/db?PASSWORD=***"),
         (f"host=h password='{SECRET} x' user=vae", "host=h password=*** user=vae"),
+        (f"postgresql://user@corp:{SECRET}@h:5/db", "postgresql://user@corp:***@h:5/db"),  # '@' in the user name
+        (f"postgresql://vae:ab {SECRET}@h/db", "postgresql://vae:***@h/db"),  # a blank in the password
+        (f"postgresql://vae:ab\t{SECRET}@h/db", "postgresql://vae:***@h/db"),
+        (f"postgresql://vae:ab\n{SECRET}@h/db", "postgresql://vae:***@h/db"),
+        (f"postgresql://vae@h/db?password=ab#{SECRET}", "postgresql://vae@h/db?password=***"),  # '#' in the value
+        (f"postgresql://vae@h/db?password=ab;{SECRET}&x=1", "postgresql://vae@h/db?password=***&x=1"),
+        ("postgresql://vae@h:5432/db", "postgresql://vae@h:5432/db"),
         ("sqlite:///out/s/study.db", "sqlite:///out/s/study.db"),
         ("postgresql://vae@h/db", "postgresql://vae@h/db"),
     ],
@@ -69,6 +76,13 @@ def test_a_storage_that_cannot_be_opened_is_one_line_without_the_password(capsys
     code, out, err = tune(capsys, tmp_path, "--show", "--storage", url)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "cannot open the study storage" in err, err
     assert SECRET not in out + err
+
+
+def test_the_storage_in_use_is_hidden_however_a_message_quotes_it():
+    from vae_cli.tuning.study import given_storage
+
+    given_storage(f"postgresql://vae@h/db?password=Quoted{SECRET}")
+    assert hide(f"the server said: password 'Quoted{SECRET}' refused") == "the server said: password '***' refused"
 
 
 def test_vae_storage_is_the_storage_when_the_flag_is_absent(capsys, tmp_path, monkeypatch):

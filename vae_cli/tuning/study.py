@@ -18,7 +18,7 @@ from typing import Any
 
 from vae_cli.config import Config, to_dict
 from vae_cli.errors import ConfigError, Fix, RequestError, RunError, cut
-from vae_cli.redaction import hide, secrets_in
+from vae_cli.redaction import hide, remember, secrets_in
 from vae_cli.runs import folder
 from vae_cli.tuning import records
 from vae_cli.tuning.space import Space
@@ -54,8 +54,12 @@ def default_storage(output_dir: str | Path, name: str) -> str:
 
 
 def given_storage(flag: str | None) -> str | None:
-    """The storage URL the user gave: ``--storage``, else ``$VAE_STORAGE`` (which keeps a password out of ``ps``)."""
-    return flag or os.environ.get(STORAGE_ENV) or None
+    """The storage URL the user gave: ``--storage``, else ``$VAE_STORAGE`` (which keeps a password out of ``ps``);
+    its passwords are hidden in every text from now on."""
+    url = flag or os.environ.get(STORAGE_ENV) or None
+    if url:
+        remember(url)
+    return url
 
 
 def shown(url: str) -> str:
