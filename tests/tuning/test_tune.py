@@ -204,8 +204,14 @@ def test_the_reporter_reports_each_epochs_validation_elbo_and_stops_a_pruned_tri
         (
             RunError("could not write into RUN: the disk is full", Fix("resume", "RUN", first="free space")),
             1,
-            "vae tune: error: could not write into RUN: the disk is full; free space and continue with the same "
-            "`vae tune` command",
+            "vae tune: error: trial 0: could not write into RUN: the disk is full; free space and continue with the "
+            "same `vae tune` command",
+        ),
+        (  # before the first checkpoint a run itself would start again; a trial is queued again all the same
+            RunError("could not write into RUN: the disk is full", Fix("start_again", "C", first="free space")),
+            1,
+            "vae tune: error: trial 0: could not write into RUN: the disk is full; free space and continue with the "
+            "same `vae tune` command",
         ),
     ],
 )
@@ -244,6 +250,28 @@ def test_a_trial_stopped_midway_runs_again_from_its_folder(monkeypatch, capsys, 
     (_, again) = load(out_dir, "s").get_trials()
     assert again.state.name == "COMPLETE" and again.value == 102.0 and again.user_attrs["stopped"] is None
     assert "stopped -> 1" in capsys.readouterr().out
+
+
+def test_a_signal_as_a_trial_is_taken_leaves_it_queued_not_running_forever(monkeypatch, capsys, data_dir, tmp_path):
+    """Ctrl-C between Optuna's creating a trial and the objective's start: held until the trial is the
+    worker's, then raised, so the trial is failed and queued again rather than left running with no heartbeat."""
+    import signal
+
+    out_dir, path = tmp_path / "out", tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"sampler": "random", "space": {"train.learning_rate": {"choice": [GOOD]}}}))
+    ask = optuna.Study.ask
+
+    def ask_then_ctrl_c(self, *args, **kwargs):
+        trial = ask(self, *args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # the trial exists, running, and has no heartbeat yet
+        return trial
+
+    monkeypatch.setattr(optuna.Study, "ask", ask_then_ctrl_c)
+    assert main(tune_args(data_dir, out_dir, path, 1)) == 130
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith("vae tune: trial 0") and "queued to run again" in err, err
+    states = [t.state.name for t in load(out_dir, "s").get_trials()]
+    assert states == ["FAIL", "WAITING"], states
 
 
 @pytest.mark.slow

@@ -119,8 +119,10 @@ def _one(study: Any, objective: Objective) -> None:
     import optuna
 
     objective.number, objective.record = None, None
+    held = _HeldSignals()
     try:
-        study.optimize(_stopped_as_interrupted(objective), n_trials=1, catch=(TrialFailed, Surplus, GivenUp))
+        with held:
+            study.optimize(_stopped_as_interrupted(objective, held), n_trials=1, catch=(TrialFailed, Surplus, GivenUp))
     except optuna.exceptions.UpdateFinishedTrialError:
         # Declared dead while still training (a pause longer than the grace period); its retry carries on.
         objective.record = None
@@ -134,8 +136,10 @@ def _one(study: Any, objective: Objective) -> None:
                 raise Interrupted("interrupted between trials", Fix("tune_again"), signum) from None
             what = f"trial {number}: {exc}" if str(exc) else f"trial {number} interrupted"
             raise Interrupted(f"{what}; it is queued to run again", Fix("tune_again"), signum) from None
-        if exc.fix is not None and exc.fix.kind == "resume":
+        if exc.fix is not None and exc.fix.kind in ("resume", "start_again"):  # a run's advice: the study's here
             exc.fix = Fix("tune_again", first=exc.fix.first)
+        if number is not None and len(exc.args) == 1 and isinstance(exc.args[0], str):
+            exc.args = (f"trial {number}: {exc.args[0]}",)
         raise
 
 
@@ -147,9 +151,46 @@ class _Stopped(KeyboardInterrupt):
         return "stopped by SIGTERM"
 
 
-def _stopped_as_interrupted(objective: Objective) -> Callable[[Any], float]:
+class _HeldSignals:
+    """Ctrl-C and SIGTERM held back from Optuna's taking a trial until the objective holds its number.
+
+    A signal between the two would leave the new trial running with no heartbeat: never found stale,
+    never run again, and every later worker waiting for it. Held, it is raised again once the trial is
+    ours to queue again (``release``), or, if no trial came, when the block ends.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _HeldSignals:
+        if threading.current_thread() is threading.main_thread():  # handlers can be set from there only
+            self._previous = {s: signal.signal(s, self._hold) for s in self.SIGNALS}
+        return self
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.pending = self.pending or signum
+
+    def release(self) -> None:
+        """The previous handlers back; a signal held meanwhile is raised now, through them."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        self._previous = {}
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            signal.raise_signal(pending)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _stopped_as_interrupted(objective: Objective, held: _HeldSignals) -> Callable[[Any], float]:
     def run(trial: Any) -> float:
         try:
+            objective.number = trial.number  # before a held signal lands: the trial is ours to queue again
+            held.release()
             return objective(trial)
         except Terminated:
             trial.set_user_attr(STOPPED, "stopped by SIGTERM")
