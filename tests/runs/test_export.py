@@ -282,3 +282,23 @@ def test_exports_of_one_run_at_once_take_turns(run_dir, tmp_path):
             ["decoder", "savedmodel"],
         ]
     assert not temporaries(run_dir / "export")
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
+def test_a_full_disk_while_exporting_is_one_line_naming_the_file(capsys, run_dir, exported, monkeypatch, fmt):
+    import errno
+
+    import keras
+    import tensorflow as tf
+
+    def full(self, filepath, format="tf_saved_model", **kwargs):
+        if format == "tf_saved_model":  # as SavedModel's variable writer reports it
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device [Op:SaveV2]")
+        raise OSError(errno.ENOSPC, "No space left on device")  # a writer that names no file
+
+    monkeypatch.setattr(keras.Model, "export", full)
+    code = main(["export", "--run", str(run_dir), "--format", fmt])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    name = "encoder_savedmodel" if fmt == "savedmodel" else "encoder.tflite"
+    assert f"{run_dir / 'export' / name}: No space left on device" in err[0], err

@@ -83,12 +83,30 @@ def _export(view: RunView, formats: list[str], seed: int) -> list[Exported]:
         expected = as_list(model(x if len(x) > 1 else x[0], training=False))
         for fmt in formats:
             path = view.dir / EXPORT / NAMES[fmt].format(name)
-            with _quiet():
+            with _quiet(), _naming(path):
                 _WRITERS[fmt](model, path)
                 got = _RUNNERS[fmt](path, x, [_input_name(t) for t in model.inputs])
             diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected, strict=True))
             results.append(Exported(name, fmt, path, RUNTIMES[fmt], diff))
     return results
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """A write error as an ``OSError`` naming the file being exported: TensorFlow reports a full disk as
+    ``ResourceExhaustedError`` (SavedModel's variables), and some writers name no file at all."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    except tf.errors.OpError as exc:
+        if "No space left" not in str(exc):
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
 
 
 def check_inputs(model: Any, name: str, rng: np.random.Generator) -> list[np.ndarray]:
