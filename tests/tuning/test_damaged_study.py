@@ -148,3 +148,16 @@ def test_a_study_made_outside_vae_tune_is_shown_not_called_damaged(capsys, tmp_p
     code, out, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--json")
     assert code == 0, err
     assert json.loads(out)["study"] == "x"
+
+
+def test_show_of_a_shared_database_writes_under_the_output_dir_not_where_the_database_says(capsys, tmp_path):
+    """Whoever can write to a shared database chooses its recorded output_dir; --show writes under --output-dir."""
+    _, database = started(capsys, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{database}")
+    study.set_user_attr(study_mod.ATTRS, study.user_attrs[study_mod.ATTRS] | {"output_dir": str(elsewhere)})
+    here = tmp_path / "here"
+    shared = f"sqlite+pysqlite:///{database}"  # read as a server's database would be: not a study.db beside its files
+    code, out, err = tune(capsys, tmp_path, "--show", "--storage", shared, "--output-dir", str(here))
+    assert code == 0, err
+    assert (here / "s" / "best.yaml").is_file() and not elsewhere.exists()

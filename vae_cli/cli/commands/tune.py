@@ -149,12 +149,10 @@ def show(args: argparse.Namespace) -> int:
     storage = study_mod.open_storage(url, None, create=False)
     with study_mod.reading(url):
         study = study_mod.load_study(storage, name, url)
-        recorded = study_mod.definition(study)
+        study_mod.definition(study)  # checked: a damaged one is said here, in one line
     database = study_mod.sqlite_file(url)
-    if database is not None:
-        folder = database.parent
-    else:
-        folder = study_mod.study_folder(recorded.get("output_dir", output_dir), study.study_name)
+    # A shared database's own record of where its searches ran is not where this machine writes: --output-dir is.
+    folder = database.parent if database is not None else study_mod.study_folder(output_dir, study.study_name)
     found = results.write_reports(study, results.findings(study, url, folder))
     if args.json:
         print(json.dumps(found.as_json(), indent=2, default=str))
