@@ -76,3 +76,16 @@ def test_a_record_that_cannot_be_written_at_the_end_prints_the_numbers_first(cap
         "not recorded"
     )
     assert not (run / "metrics.json").exists() and not list(run.glob("kl-per-dim*"))
+
+
+def test_a_full_disk_is_told_to_free_space_not_to_make_the_folder_writable(capsys, run, monkeypatch):
+    from vae_cli.runs import evaluation
+
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(evaluation, "check_writable", full)
+    code = main(["evaluate", "--run", str(run), "--k", "2", "--limit", "8"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert "No space left on device; an evaluation is recorded there: free space on its disk" in err

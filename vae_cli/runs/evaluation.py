@@ -8,6 +8,7 @@ carries (through z_mean).
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,9 +81,10 @@ def evaluate_run(
     try:  # and a folder where it could not be recorded
         check_writable(path)
     except OSError as exc:
+        mend = "free space on its disk" if exc.errno == errno.ENOSPC else f"make {view.dir} writable"
         raise RunError(
-            f"cannot write {path}: {exc.strerror or exc}; an evaluation is recorded there: make {view.dir} "
-            "writable, or evaluate a copy of the run folder"
+            f"cannot write {path}: {exc.strerror or exc}; an evaluation is recorded there: {mend}, or evaluate a "
+            "copy of the run folder"
         ) from None
     binarize = request.binarize or view.cfg.data.binarize
     encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read

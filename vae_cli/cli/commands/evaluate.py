@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if evaluation.not_recorded:  # the numbers are printed first: minutes of work are not lost
         raise RunError(
             f"could not write {evaluation.path}: {evaluation.not_recorded}; the numbers above are not recorded "
-            "there: make the run folder writable and evaluate again"
+            f"there: {'free space' if 'space' in evaluation.not_recorded else 'make the run folder writable'} and "
+            "evaluate again"
         )
     if args.json or evaluation.metrics is None:  # an autoencoder: no KL to chart
         return 0
