@@ -161,3 +161,12 @@ def test_show_of_a_shared_database_writes_under_the_output_dir_not_where_the_dat
     code, out, err = tune(capsys, tmp_path, "--show", "--storage", shared, "--output-dir", str(here))
     assert code == 0, err
     assert (here / "s" / "best.yaml").is_file() and not elsewhere.exists()
+
+
+def test_a_study_database_that_is_no_database_is_said_damaged_not_unreachable(capsys, tmp_path):
+    database = tmp_path / "out" / "s" / study_mod.DATABASE
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"garbage, not SQLite" * 100)
+    code, out, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--study", "s")
+    assert_one_line(code, err, f"{database} {DAMAGED}(sqlite3.DatabaseError) file is not a database", 1)
+    assert err.strip().endswith(AGAIN) and "server" not in err

@@ -154,6 +154,10 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             first = hide(first, secrets_in(given))  # a driver may quote the URL, or the password it decoded
+            if path is not None and "not a database" in first:  # SQLite's word for a file it cannot read
+                raise RunError(
+                    f"{path} is damaged: {first}; use another study name, or restore the database from a backup"
+                ) from None
             raise RunError(
                 f"cannot open the study storage {shown(given)}: {first}; check the URL, that the server is "
                 "running and reachable, and the user's rights"
