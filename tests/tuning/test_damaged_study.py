@@ -170,3 +170,14 @@ def test_a_study_database_that_is_no_database_is_said_damaged_not_unreachable(ca
     code, out, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--study", "s")
     assert_one_line(code, err, f"{database} {DAMAGED}(sqlite3.DatabaseError) file is not a database", 1)
     assert err.strip().endswith(AGAIN) and "server" not in err
+
+
+def test_a_truncated_or_empty_study_database_is_said_so_and_left_as_it_is(capsys, tmp_path):
+    _, database = started(capsys, tmp_path)
+    database.write_bytes(database.read_bytes()[:3000])  # cut mid-page: "database disk image is malformed"
+    code, _, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--study", "s")
+    assert_one_line(code, err, f"{database} {DAMAGED}", expected_code=1)
+    database.write_bytes(b"")
+    code, _, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--study", "s")
+    assert_one_line(code, err, f"no study database {database}", expected_code=1)
+    assert database.stat().st_size == 0, "reading a study wrote Optuna's tables into an empty file"

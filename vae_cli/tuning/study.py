@@ -123,7 +123,7 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
     quiet_optuna()
     path = sqlite_file(url)
     if path is not None:
-        if not create and not path.is_file():
+        if not create and (not path.is_file() or path.stat().st_size == 0):  # reading never makes one
             raise RunError(f"no study database {path}", Fix("tune_first"))
         path.parent.mkdir(parents=True, exist_ok=True)
     given, url = url, with_driver(url)
@@ -154,7 +154,7 @@ def open_storage(url: str, space: Space | None = None, create: bool = True) -> A
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             first = hide(first, secrets_in(given))  # a driver may quote the URL, or the password it decoded
-            if path is not None and "not a database" in first:  # SQLite's word for a file it cannot read
+            if path is not None and ("not a database" in first or "malformed" in first):  # SQLite's words
                 raise RunError(
                     f"{path} is damaged: {first}; use another study name, or restore the database from a backup"
                 ) from None
