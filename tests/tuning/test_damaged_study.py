@@ -1,7 +1,6 @@
 """A study database that vae did not write as it is: damaged records, hostile study names and folders, and
 storages no other process can read. Each is one line on stderr, a documented exit code, and nothing written."""
 
-import json
 import sqlite3
 
 import optuna
@@ -139,15 +138,15 @@ def test_an_in_memory_sqlite_storage_is_refused_before_anything_starts(capsys, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space.yaml"], "something started"
 
 
-def test_a_study_made_outside_vae_tune_is_shown_not_called_damaged(capsys, tmp_path):
-    """Without a definition a study is not vae's, but nothing in it is damaged."""
+def test_a_study_made_outside_vae_tune_is_refused_not_called_damaged(capsys, tmp_path):
+    """Without a definition a study is not vae's (nothing to draw its trials by), but nothing in it is damaged."""
     database = tmp_path / "out" / "x" / study_mod.DATABASE
     database.parent.mkdir(parents=True)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     optuna.create_study(study_name="x", storage=f"sqlite:///{database}")
     code, out, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--json")
-    assert code == 0, err
-    assert json.loads(out)["study"] == "x"
+    assert_one_line(code, err, "study x in sqlite:///", expected_code=1)
+    assert "was not made by vae tune" in err and DAMAGED not in err and out == ""
 
 
 def test_show_of_a_shared_database_writes_under_the_output_dir_not_where_the_database_says(capsys, tmp_path):
@@ -181,3 +180,15 @@ def test_a_truncated_or_empty_study_database_is_said_so_and_left_as_it_is(capsys
     code, _, err = tune(capsys, tmp_path, "--show", "--output-dir", str(tmp_path / "out"), "--study", "s")
     assert_one_line(code, err, f"no study database {database}", expected_code=1)
     assert database.stat().st_size == 0, "reading a study wrote Optuna's tables into an empty file"
+
+
+def test_a_study_not_made_by_vae_tune_is_one_line(capsys, tmp_path):
+    database = tmp_path / "plain.db"
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    plain = optuna.create_study(study_name="plain", storage=f"sqlite:///{database}")
+    dist = {"x": optuna.distributions.FloatDistribution(0, 2)}
+    plain.add_trial(optuna.trial.create_trial(params={"x": 1.0}, distributions=dist, value=1.0))
+    out = tmp_path / "out"
+    code, _, err = tune(capsys, tmp_path, "--show", "--storage", f"sqlite:///{database}", "--output-dir", str(out))
+    assert_one_line(code, err, "study plain in sqlite:///", expected_code=1)
+    assert "was not made by vae tune" in err and not out.exists()

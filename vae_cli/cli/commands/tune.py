@@ -149,7 +149,11 @@ def show(args: argparse.Namespace) -> int:
     storage = study_mod.open_storage(url, None, create=False)
     with study_mod.reading(url):
         study = study_mod.load_study(storage, name, url)
-        study_mod.definition(study)  # checked: a damaged one is said here, in one line
+        if not study_mod.definition(study):  # checked too: a damaged one is said here, in one line
+            raise RunError(
+                f"study {study.study_name} in {study_mod.shown(url)} was not made by vae tune (it has no vae "
+                "record of its space and config), so there is nothing to draw; pass another --study"
+            )
     database = study_mod.sqlite_file(url)
     # A shared database's own record of where its searches ran is not where this machine writes: --output-dir is.
     folder = database.parent if database is not None else study_mod.study_folder(output_dir, study.study_name)
