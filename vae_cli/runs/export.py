@@ -83,8 +83,9 @@ def _export(view: RunView, formats: list[str], seed: int) -> list[Exported]:
         expected = as_list(model(x if len(x) > 1 else x[0], training=False))
         for fmt in formats:
             path = view.dir / EXPORT / NAMES[fmt].format(name)
-            with _quiet(), _naming(path):
-                _WRITERS[fmt](model, path)
+            with _quiet():
+                with _naming(path):  # the writer's errors; a runtime's own are its own
+                    _WRITERS[fmt](model, path)
                 got = _RUNNERS[fmt](path, x, [_input_name(t) for t in model.inputs])
             diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected, strict=True))
             results.append(Exported(name, fmt, path, RUNTIMES[fmt], diff))
@@ -102,7 +103,7 @@ def _naming(path: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.filename:
             raise
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise OSError(exc.errno or errno.EIO, exc.strerror or str(exc), str(path)) from None
     except tf.errors.OpError as exc:
         if "No space left" not in str(exc):
             raise

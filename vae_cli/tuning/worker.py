@@ -171,7 +171,7 @@ class _HeldSignals:
         return self
 
     def _hold(self, signum: int, frame: Any) -> None:
-        self.pending = self.pending or signum
+        self.pending = signum if signum == signal.SIGTERM else (self.pending or signum)  # SIGTERM says more
 
     def release(self) -> None:
         """The previous handlers back; a signal held meanwhile is raised now, through them."""
