@@ -156,7 +156,8 @@ class _HeldSignals:
 
     A signal between the two would leave the new trial running with no heartbeat: never found stale,
     never run again, and every later worker waiting for it. Held, it is raised again once the trial is
-    ours to queue again (``release``), or, if no trial came, when the block ends.
+    ours to queue again (``release``), or, if no trial came, when the block ends. The few bytecodes that
+    install and restore the two handlers remain a window, far narrower than the one this closes.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
