@@ -267,6 +267,7 @@ def test_a_signal_as_a_trial_is_taken_leaves_it_queued_not_running_forever(monke
         return trial
 
     monkeypatch.setattr(optuna.Study, "ask", ask_then_ctrl_c)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh process has it, whatever ran before
     assert main(tune_args(data_dir, out_dir, path, 1)) == 130
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert err.startswith("vae tune: trial 0") and "queued to run again" in err, err

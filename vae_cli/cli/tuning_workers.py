@@ -59,7 +59,7 @@ def run_workers(args: argparse.Namespace, study: Any, name: str, storage: str, s
     env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid()), STORAGE_ENV: storage}
     relay = _Relay()
     procs: list[subprocess.Popen] = []
-    with _Signals() as signals:
+    with _Signals(relay.hold) as signals:
         for _ in range(args.workers):
             # stdin: a pipe this process never writes; it ends when this process does, however it ends.
             procs.append(subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
@@ -80,9 +80,10 @@ def run_workers(args: argparse.Namespace, study: Any, name: str, storage: str, s
 class _Signals:
     """SIGINT and SIGTERM noted, not raised, while the workers run: this process must outlive them."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_signal: Any = None) -> None:
         self.received: list[int] = []
         self._previous: dict[int, Any] = {}
+        self._on_signal = on_signal  # at once, not at the next look: a worker's own line may be on its way
 
     def __enter__(self) -> _Signals:
         if threading.current_thread() is threading.main_thread():  # handlers can be set from there only
@@ -91,6 +92,8 @@ class _Signals:
 
     def _note(self, signum: int, frame: Any) -> None:
         self.received.append(signum)
+        if self._on_signal is not None:
+            self._on_signal()
 
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self._previous.items():
