@@ -42,7 +42,8 @@ class DataConfig:
     dataset: str = _opt(
         "mnist",
         choices=SOURCES.names,
-        help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file)",
+        help="mnist | fashion_mnist | image_folder (data.path: a folder) | npz (data.path: a file) | sprites "
+        "(rendered shapes with known factors)",
     )
     data_dir: str | None = _opt(help="folder with the IDX files; else $VAE_DATA_DIR; else download")
     path: str | None = _opt(help="image_folder: folder of images (class sub-folders = labels); npz: the file")
@@ -56,7 +57,9 @@ class DataConfig:
         0.1, min=0.0, max=0.9, help="image_folder, and npz without x_test: fraction held out for validation and testing"
     )
     validation_size: int = _opt(
-        5000, min=1, help="mnist, fashion_mnist: training images held out for validation (at most a fifth of them)"
+        5000,
+        min=1,
+        help="mnist, fashion_mnist, sprites: training images held out for validation (at most a fifth of them)",
     )
     limit: int | None = _opt(min=1, help="use only the first N training images")
     binarize: Literal["none", "static", "dynamic"] = _opt(

@@ -32,6 +32,7 @@ MAX_FILE_PIXELS = 40_000_000  # an image file's own height x width, read from it
 MAX_CLASSES = 10_000  # labels are class indices 0 .. MAX_CLASSES - 1; sub-folders of an image folder
 MAX_NPZ_BYTES = 4 * 2**30  # uncompressed arrays of an .npz; larger datasets stream from an image folder
 MAX_IDX_BYTES = 2**30  # uncompressed size of one IDX file (full MNIST: 47 MB)
+MAX_RENDERED_IMAGES = 250_000  # training images of a rendered dataset (sprites: 1 GB at 64x64); data.limit picks
 
 # ------------------------------------------------------------------ figures
 MAX_GRID = 100  # sample --grid: cells per side

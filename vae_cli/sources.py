@@ -13,5 +13,6 @@ SOURCES = Registry(
         "fashion_mnist": "vae_cli.data.mnist:FASHION_MNIST",
         "image_folder": "vae_cli.data.userdata:IMAGE_FOLDER",
         "npz": "vae_cli.data.userdata:NPZ",
+        "sprites": "vae_cli.data.sprites:SPRITES",
     },
 )

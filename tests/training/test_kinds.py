@@ -24,6 +24,7 @@ KINDS = {
     "cvae": ["model.kind=cvae"],
     "iwae": ["train.objective=iwae", "train.samples=3"],
     "cvae_iwae": ["model.kind=cvae", "train.objective=iwae", "train.samples=2"],
+    "btcvae": ["model.kind=btcvae", "train.beta=4"],
 }
 
 
@@ -122,7 +123,7 @@ COMMANDS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["ae", "cvae", "iwae"])
+@pytest.mark.parametrize("kind", ["ae", "cvae", "iwae", "btcvae"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_figure_command_works_or_refuses_in_one_line(runs, capsys, kind, command):
     run_dir = runs[kind]
@@ -306,7 +307,7 @@ def variables(run_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["ae", "cvae", "iwae"])
+@pytest.mark.parametrize("kind", ["ae", "cvae", "iwae", "btcvae"])
 def test_sigkill_then_resume_gives_the_same_weights(data_dir, tmp_path, kind):
     assert main(train_args(data_dir, tmp_path / "full", kind, epochs=3)) == 0
     out_dir = tmp_path / "killed"

@@ -122,6 +122,11 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     print(f"  {'reconstruction from ' + code:<28}{recon.nats:9.2f}   (no sampling)")
     print(f"  {'squared error per pixel':<28}{recon.squared_error:11.5f}")
     recorded = f"{'not ' if evaluation.not_recorded else ''}recorded in {evaluation.path}"
+    gap = evaluation.disentanglement
+    if gap is not None:
+        print(f"  {'MIG':<28}{gap.score:11.3f}   ({gap.samples:,} test images, z_mean in {gap.bins} bins)")
+        for name, value, holder in zip(gap.factor_names, gap.per_factor, _holders(gap), strict=True):
+            print(f"    {name:<26}{value:11.3f}   (most in {holder})")
     if metrics is None:
         print(f"  {recorded}")
         return
@@ -132,6 +137,11 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     more = "" if len(metrics.kl_per_dim) <= 20 else f", ... ({len(metrics.kl_per_dim)} in metrics.json)"
     print(f"  {'KL per dimension':<28}{kl}{more}")
     print(f"  {metrics.seconds:.0f} s; {recorded}")
+
+
+def _holders(gap: Any) -> list[str]:
+    """For each factor, the latent dimension that holds the most of it."""
+    return [f"z[{d}]" for d in gap.information.argmax(axis=1)]
 
 
 def duration(seconds: float) -> str:
@@ -187,4 +197,5 @@ def evaluation_record(run_dir: Path, evaluation: Any) -> dict:
         "kind": evaluation.kind,
         "reconstruction_from_mean": dataclasses.asdict(evaluation.reconstruction),
         **(dataclasses.asdict(evaluation.metrics) if evaluation.metrics is not None else {}),
+        **({"mig": evaluation.disentanglement.record()} if evaluation.disentanglement is not None else {}),
     }

@@ -25,6 +25,7 @@ class Split:
     images: np.ndarray | None  # uint8 (or float32 in [0, 1]), (N, H, W, C); None when streamed from files
     labels: np.ndarray  # int, (N,)
     files: list[str] | None = None  # image paths, when the split is streamed from disk
+    factors: np.ndarray | None = None  # int, (N, F): each image's known generative factors (``Data.factor_names``)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -34,7 +35,12 @@ class Split:
             None if self.images is None else self.images[:n],
             self.labels[:n],
             None if self.files is None else self.files[:n],
+            None if self.factors is None else self.factors[:n],
         )
+
+    def take(self, idx: np.ndarray) -> Split:
+        """The images at ``idx`` of an in-memory split, with their labels and factors."""
+        return Split(self.images[idx], self.labels[idx], factors=None if self.factors is None else self.factors[idx])
 
 
 @dataclass
@@ -48,6 +54,8 @@ class Data:
     image_shape: tuple[int, int, int]  # (H, W, C) as the model sees it
     validation: Split | None = None  # held out of the training images; None: the test split serves
     split_rule: str = ""  # how the splits were drawn, in words, for run.json
+    factor_names: list[str] | None = None  # the columns of each split's ``factors``; None: no factors known
+    generator: dict | None = None  # a rendered dataset's version and parameters, for run.json
 
     def held_out(self) -> Split:
         """The split that picks the best epoch: the validation split, or the test split where it serves."""
@@ -67,6 +75,8 @@ class Data:
             if split.images is not None:
                 digest.update(np.ascontiguousarray(split.images).tobytes())
             digest.update(np.ascontiguousarray(split.labels).astype("<i8").tobytes())
+            if split.factors is not None:
+                digest.update(np.ascontiguousarray(split.factors).astype("<i8").tobytes())
         return digest.hexdigest()
 
 

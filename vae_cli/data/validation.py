@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_cli.data.types import Data, Split
+from vae_cli.data.types import Data
 
 MAX_FRACTION = 5  # hold out at most a fifth of the training images (tiny sets and data.limit runs)
 
@@ -27,13 +27,9 @@ def hold_out(data: Data, size: int, seed: int) -> Data:
     held = held_out_count(count, size)
     order = np.random.default_rng(seed).permutation(count)
     validation_idx, train_idx = np.sort(order[:held]), np.sort(order[held:])
-    data.validation = _take(data.train, validation_idx)
-    data.train = _take(data.train, train_idx)
+    data.validation = data.train.take(validation_idx)
+    data.train = data.train.take(train_idx)
     data.split_rule = (
         f"validation: {held} of the {count} training images, drawn with train.seed {seed}; test: the dataset's own"
     )
     return data
-
-
-def _take(split: Split, idx: np.ndarray) -> Split:
-    return Split(split.images[idx], split.labels[idx])

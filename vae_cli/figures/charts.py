@@ -1,4 +1,5 @@
-"""The charts of a run (the latent scatter, the loss curves, the KL of each latent dimension),
+"""The charts of a run (the latent scatter, the loss curves, the KL of each latent dimension, the
+information each latent dimension holds about each known factor),
 sized for any number of points, epochs or dimensions, and saved like the image figures."""
 
 from __future__ import annotations
@@ -128,5 +129,25 @@ def save_kl_per_dim(path: Path, kl_per_dim: list[float], active: list[bool], tit
     ]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
+    ax.set_title(wrap_title(title, width), fontsize=10)
+    return writer.save_figure(fig, path)
+
+
+def save_information_matrix(path: Path, shares: np.ndarray, factor_names: list[str], title: str) -> Path:
+    """A factor-by-latent heat map of the share of each factor's entropy that each latent dimension holds."""
+    factors, dims = shares.shape
+    width = float(np.clip(2.5 + 0.55 * dims, 5.0, 16.0))
+    fig, ax = plt.subplots(figsize=(width, 1.4 + 0.5 * factors))
+    image = ax.imshow(shares, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    if dims <= 32:  # the values themselves, while they fit their cells
+        for (r, c), share in np.ndenumerate(shares):
+            ax.text(
+                c, r, f"{share:.2f}", ha="center", va="center", fontsize=7, color="white" if share < 0.6 else "black"
+            )
+    step = label_step(len(str(dims - 1)), (width - 2.5) / max(dims, 1), 8)
+    ax.set_xticks(np.arange(0, dims, step))
+    ax.set_yticks(np.arange(factors), factor_names)
+    ax.set_xlabel("latent dimension")
+    fig.colorbar(image, ax=ax, label="MI / H(factor)", fraction=0.04, pad=0.02)
     ax.set_title(wrap_title(title, width), fontsize=10)
     return writer.save_figure(fig, path)

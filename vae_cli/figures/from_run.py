@@ -1,5 +1,5 @@
 """The sample and scatter figures of a run: the latent grid, random samples, a cvae's class figure,
-the latent scatter, and the KL-per-dimension chart of an evaluation. (The row figures are in
+the latent scatter, and the KL-per-dimension and MIG charts of an evaluation. (The row figures are in
 ``rows_from_run``.) TensorFlow is imported by the run view, never at module import.
 """
 
@@ -187,4 +187,22 @@ def kl_per_dim(
         f"(variance of z_mean > {ACTIVE_THRESHOLD:g})"
     )
     charts.save_kl_per_dim(path, metrics.kl_per_dim, active, title(view, what))
+    return [path]
+
+
+MIG_FIGURE = "mig.png"
+
+
+def information_matrix(view: RunView, evaluation: Evaluation) -> list[Path]:
+    """``mig.png`` in the run folder: how much of each known factor each latent dimension holds, and the MIG."""
+    gap = evaluation.disentanglement
+    if gap is None:
+        return []
+    gaps = ", ".join(f"{name} {value:.2f}" for name, value in zip(gap.factor_names, gap.per_factor, strict=True))
+    what = (
+        f"mutual information gap {gap.score:.3f} over {gap.samples:,} test images, z_mean in {gap.bins} bins\n"
+        f"gap per factor: {gaps}"
+    )
+    path = view.dir / MIG_FIGURE
+    charts.save_information_matrix(path, gap.normalized(), gap.factor_names, title(view, what))
     return [path]

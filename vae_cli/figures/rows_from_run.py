@@ -171,5 +171,21 @@ def traverse(
     )
     path = out_path(view, out, name)
     what = f"one latent dimension at a time around z_mean of test image #{index}{note}"
-    plots.save_rows(path, rows, [f"z[{d}]" for d in dims], title(view, what), [f"{o:+.1f}" for o in offsets])
+    labels = [f"z[{d}]" for d in dims]
+    informs = _factor_held(view, codec, test)
+    if informs is not None:
+        labels = [f"{label}\n{informs[d]}" for label, d in zip(labels, dims, strict=True)]
+        what += "\neach row labelled with the known factor that its dimension holds most of (MI / H(factor))"
+    plots.save_rows(path, rows, labels, title(view, what), [f"{o:+.1f}" for o in offsets])
     return [path]
+
+
+def _factor_held(view: RunView, codec: Codec, test: Split) -> list[str] | None:
+    """For data with known factors, the factor each latent dimension holds the largest share of; else None."""
+    names = view.manifest.get("dataset", {}).get("factor_names")
+    if test.factors is None or not isinstance(names, list) or len(names) != test.factors.shape[1]:
+        return None
+    from vae_cli.runs.disentanglement import SAMPLES, mig
+
+    codes = codec.encode(test.images[:SAMPLES], test.labels[:SAMPLES])
+    return mig(codes, test.factors[:SAMPLES], [str(n) for n in names]).most_informed()

@@ -2,7 +2,8 @@
 
 - ``vae``: q(z|x) and p(x|z), trained on the ELBO (or the IWAE bound);
 - ``ae``: a deterministic code and the reconstruction loss alone, no prior, no KL;
-- ``cvae``: encoder and decoder both given the one-hot class, q(z|x, y) and p(x|z, y).
+- ``cvae``: encoder and decoder both given the one-hot class, q(z|x, y) and p(x|z, y);
+- ``btcvae``: beta-TCVAE, the total correlation of q(z) weighted by ``train.beta``.
 
 Each kind is one module of this package and one entry in ``KINDS``; a kind from
 elsewhere (a plug-in, a test) joins with ``KINDS.register``. The rules are checked
@@ -27,7 +28,12 @@ __all__ = ["IWAE_LOSS", "KINDS", "OBJECTIVES", "ModelKind", "Objective", "Score"
 
 KINDS: Registry[ModelKind] = Registry(
     "model kind",
-    {"vae": "vae_cli.kinds.vae:KIND", "ae": "vae_cli.kinds.ae:KIND", "cvae": "vae_cli.kinds.cvae:KIND"},
+    {
+        "vae": "vae_cli.kinds.vae:KIND",
+        "ae": "vae_cli.kinds.ae:KIND",
+        "cvae": "vae_cli.kinds.cvae:KIND",
+        "btcvae": "vae_cli.kinds.btcvae:KIND",
+    },
 )
 
 

@@ -39,19 +39,24 @@ class Models:
 
 
 def build_models(
-    model_cfg: ModelConfig, image_shape: tuple[int, int, int], train_cfg: TrainConfig | None = None, classes: int = 0
+    model_cfg: ModelConfig,
+    image_shape: tuple[int, int, int],
+    train_cfg: TrainConfig | None = None,
+    classes: int = 0,
+    dataset_size: int = 1,
 ) -> Models:
     """Builds the three models from a ``ModelConfig`` for images of ``image_shape``.
 
     ``train_cfg``: the loss's settings (beta, seed, objective, samples; default: the ELBO at beta 1, unseeded);
-    ``classes``: the size of a conditional kind's one-hot label (ignored by the other kinds).
+    ``classes``: the size of a conditional kind's one-hot label (ignored by the other kinds);
+    ``dataset_size``: the training images, for a loss that estimates over the whole dataset.
     """
     kind = kind_of(model_cfg)
     classes = classes if kind.conditional else 0
     sizes = None if model_cfg.architecture == "layers" else conv_sizes(model_cfg, image_shape)
     encoder = build_encoder(model_cfg, image_shape, sizes, classes)
     decoder_logits = build_decoder_logits(model_cfg, image_shape, sizes, classes)
-    vae = kind.assemble(encoder, decoder_logits, LossSettings.of(model_cfg, train_cfg))
+    vae = kind.assemble(encoder, decoder_logits, LossSettings.of(model_cfg, train_cfg, dataset_size))
     return Models(encoder, probabilities(decoder_logits), vae)
 
 

@@ -35,9 +35,10 @@ class LossSettings:
     gaussian_sigma: float | None = None
     objective: str = "elbo"
     samples: int = 1
+    dataset_size: int = 1  # training images: the N of an estimator over the whole dataset (a btcvae's)
 
     @classmethod
-    def of(cls, model_cfg: Any, train_cfg: Any = None) -> LossSettings:
+    def of(cls, model_cfg: Any, train_cfg: Any = None, dataset_size: int = 1) -> LossSettings:
         """The settings of a run's ``model`` and ``train`` config sections (no ``train``: the ELBO at beta 1, unseeded)."""
         if train_cfg is None:
             return cls(likelihood=model_cfg.likelihood, gaussian_sigma=model_cfg.gaussian_sigma)
@@ -48,10 +49,11 @@ class LossSettings:
             model_cfg.gaussian_sigma,
             train_cfg.objective,
             train_cfg.samples,
+            max(1, dataset_size),
         )
 
 
-def _inputs(encoder: keras.Model) -> tuple[Any, Any, Any]:
+def graph_inputs(encoder: keras.Model) -> tuple[Any, Any, Any]:
     """The graph's image input, its label input (None without one), and both as the model takes them."""
     x = keras.Input(shape=encoder.inputs[0].shape[1:], name="image")
     label = keras.Input(shape=encoder.inputs[1].shape[1:], name=LABEL) if len(encoder.inputs) > 1 else None
@@ -60,7 +62,7 @@ def _inputs(encoder: keras.Model) -> tuple[Any, Any, Any]:
 
 def deterministic(encoder: keras.Model, decoder_logits: keras.Model, loss: LossSettings) -> keras.Model:
     """An autoencoder's graph: its loss, added by its loss layer named ``vae_loss``, is the reconstruction."""
-    x, _, inputs = _inputs(encoder)
+    x, _, inputs = graph_inputs(encoder)
     logits = decoder_logits(encoder(inputs))
     reconstruction = ReconstructionLoss(likelihood=loss.likelihood, sigma=loss.gaussian_sigma, name=VAE_LOSS)
     return keras.Model(inputs, reconstruction([x, logits]), name="vae")
@@ -68,7 +70,7 @@ def deterministic(encoder: keras.Model, decoder_logits: keras.Model, loss: LossS
 
 def stochastic(encoder: keras.Model, decoder_logits: keras.Model, loss: LossSettings) -> keras.Model:
     """A VAE's graph: its loss, added by its loss layer named ``vae_loss``, is the objective's bound."""
-    x, label, inputs = _inputs(encoder)
+    x, label, inputs = graph_inputs(encoder)
     z_mean, z_log_var = encoder(inputs)
     weighted = OBJECTIVES.get(loss.objective).importance_weighted
     if loss.samples == 1 and not weighted:

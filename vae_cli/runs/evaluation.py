@@ -26,6 +26,7 @@ from vae_cli.model.reconstruction import Reconstruction
 from vae_cli.names import VAE_LOSS
 from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import check_writable, write_json
+from vae_cli.runs.disentanglement import SAMPLES, MutualInformationGap, mig
 from vae_cli.runs.modelfile import load_model
 from vae_cli.runs.view import RunView
 
@@ -43,6 +44,7 @@ class Evaluation:
     z_mean_variance: list[float]  # per dimension, over the images: above ACTIVE_THRESHOLD means active
     whole_test_set: bool = False  # every test image was evaluated, whatever the limit asked for
     not_recorded: str | None = None  # why ``path`` could not be written (the numbers are still here)
+    disentanglement: MutualInformationGap | None = None  # data with known factors: the MIG of the codes
 
 
 def decode_precision(manifest: dict) -> str:
@@ -88,7 +90,8 @@ def evaluate_run(
         ) from None
     binarize = request.binarize or view.cfg.data.binarize
     encoder, decoder = view.encoder, view.decoder  # checked against the run's records before the data is read
-    raw = view.load(("test",)).test
+    data = view.load(("test",))
+    raw = data.test
     images = prepare(raw.images[:limit] if limit else raw.images, binarize)
     kind = view.kind
     onehot = None
@@ -106,7 +109,12 @@ def evaluate_run(
         metrics = evaluate(encoder, decoder_logits, images, how, onehot, progress)
     elif progress:
         progress(len(images), len(images))
-    variance = _z_mean_variance(encoder, images, onehot)
+    variance = [float(v) for v in _codes(encoder, images, onehot).astype(np.float64).var(axis=0)]
+    gap = None
+    if raw.factors is not None and data.factor_names:  # scored on its own sample, whatever --limit asked
+        scored = prepare(raw.images[:SAMPLES], binarize)
+        given = None if onehot is None else np.eye(len(view.class_names), dtype=np.float32)[raw.labels[:SAMPLES]]
+        gap = mig(_codes(encoder, scored, given), raw.factors[:SAMPLES], data.factor_names)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": len(images),
@@ -134,6 +142,8 @@ def evaluate_run(
             "seconds": metrics.seconds,
             "precision": metrics.precision,
         }
+    if gap is not None:
+        entry["mig"] = gap.record()
     everything = len(images) >= len(raw.images)
     key = f"k{k}-samples{samples}-{binarize}" if metrics is not None else f"reconstruction-{binarize}"
     key += "" if everything else f"-first{len(images)}"
@@ -157,11 +167,12 @@ def evaluate_run(
         variance,
         everything,
         not_recorded,
+        gap,
     )
 
 
-def _z_mean_variance(encoder: Any, images: np.ndarray, onehot: np.ndarray | None, batch: int = 1000) -> list[float]:
-    """Each latent dimension's variance of z_mean over ``images``: the active-unit criterion, per unit."""
+def _codes(encoder: Any, images: np.ndarray, onehot: np.ndarray | None, batch: int = 1000) -> np.ndarray:
+    """z_mean (an autoencoder: its code) of each image, in batches."""
     import keras
 
     means = []
@@ -170,4 +181,4 @@ def _z_mean_variance(encoder: Any, images: np.ndarray, onehot: np.ndarray | None
         outputs = encoder(x, training=False)
         code = outputs[0] if isinstance(outputs, (list, tuple)) else outputs  # an autoencoder has one output
         means.append(keras.ops.convert_to_numpy(code))
-    return [float(v) for v in np.concatenate(means).astype(np.float64).var(axis=0)]
+    return np.concatenate(means)

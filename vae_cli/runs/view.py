@@ -103,4 +103,5 @@ class RunView:
             images = decode_files([split.files[i] for i in keep], tuple(self.manifest["dataset"]["image_shape"]))
         else:
             images = split.images[keep]
-        return Split(prepare(images, self.cfg.data.binarize), split.labels[keep])
+        factors = None if split.factors is None else split.factors[keep]
+        return Split(prepare(images, self.cfg.data.binarize), split.labels[keep], factors=factors)

@@ -7,21 +7,23 @@ import io
 
 import numpy as np
 
-from vae_cli.kinds import OBJECTIVES
+from vae_cli.kinds import KINDS, OBJECTIVES
 
 KEYS = ["loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"]
 
 
-def objective_columns() -> list[str]:
-    """The metrics that objectives add (an iwae run's bound at the target beta), in training and validation."""
+def extra_columns() -> list[str]:
+    """The metrics that objectives and kinds add (an iwae run's bound at the target beta, a btcvae's total
+    correlation), in training and validation."""
     extra = [column for objective in OBJECTIVES for column in objective.extra_columns]
+    extra += [column for kind in KINDS for column in kind.loss_columns if column not in KEYS + extra]
     return extra + [f"val_{column}" for column in extra]
 
 
 def _keys(rows: list[dict]) -> list[str]:
     """The columns the rows have (an autoencoder has no KL), or all the usual ones before the first epoch."""
     present = {key for row in rows for key in row}
-    return [key for key in KEYS + objective_columns() if key in present] if rows else KEYS
+    return [key for key in KEYS + extra_columns() if key in present] if rows else KEYS
 
 
 def history_csv(rows: list[dict]) -> str:

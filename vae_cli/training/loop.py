@@ -144,7 +144,7 @@ class RunLoop:
         The test split is touched here for the first time (unless it serves as the validation split).
         """
         from vae_cli.figures.training_figures import BestEpoch, TestImages, save_final_figures
-        from vae_cli.training.history import KEYS, history_columns, objective_columns
+        from vae_cli.training.history import KEYS, extra_columns, history_columns
 
         rows, stopper, final = self.log.rows, self.stopper, self.models.float32_copy
         test_labels = self.data.test.labels
@@ -158,7 +158,7 @@ class RunLoop:
         try:
             test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
             test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
-            test = {k: float(test[k]) for k in [*KEYS[:3], *objective_columns()] if k in test}
+            test = {k: float(test[k]) for k in [*KEYS[:3], *extra_columns()] if k in test}
             self.publisher.publish()
             self.publisher.record(len(rows))
             save_final_figures(

@@ -30,6 +30,8 @@ def new_manifest(cfg: Config, data: Data, argv: Sequence[str]) -> dict:
             "splits": data.splits(),
             "split_rule": data.split_rule,
             "sha256": data.checksum(),
+            **({"factor_names": data.factor_names} if data.factor_names else {}),
+            **({"generator": data.generator} if data.generator else {}),
         },
         "distribute": {"strategy": cfg.train.distribute, "devices": cfg.train.devices},
         "precision": backend.resolve_precision(cfg.train.precision),

@@ -44,13 +44,13 @@ def build_run_models(
     keras.mixed_precision.set_global_policy(precision)
     try:
         with strategy_scope:
-            training_copy = build_models(cfg.model, image_shape, cfg.train, classes)
+            training_copy = build_models(cfg.model, image_shape, cfg.train, classes, n_train)
             compile_vae(training_copy.vae, cfg.train, n_train)
             if state is not None:
                 checkpoint.restore(training_copy.vae, state, checkpoint_path)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    float32_copy = build_models(cfg.model, image_shape, cfg.train, classes)
+    float32_copy = build_models(cfg.model, image_shape, cfg.train, classes, n_train)
     compile_vae(float32_copy.vae, cfg.train, n_train)
     if state is not None and state.best is not None:
         checkpoint.check_shapes(training_copy.vae.weights, state.best, "checkpoint best weights")

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from vae_cli import backend
 
     backend.load()  # before the estimator's modules import Keras: TensorFlow's start-up log stays off stderr
-    from vae_cli.figures.from_run import kl_per_dim
+    from vae_cli.figures.from_run import information_matrix, kl_per_dim
     from vae_cli.runs.evaluation import Request, evaluate_run
 
     out = options.out_path(args.out)  # a bad --out fails before an evaluation of minutes
@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
             f"there: {'free space' if 'space' in evaluation.not_recorded else 'make the run folder writable'} and "
             "evaluate again"
         )
-    if args.json or evaluation.metrics is None:  # an autoencoder: no KL to chart
+    if args.json:
         return 0
-    return report.print_paths(kl_per_dim(view, evaluation, args.limit, out))
+    charts = [] if evaluation.metrics is None else kl_per_dim(view, evaluation, args.limit, out)  # an ae: no KL
+    return report.print_paths(charts + information_matrix(view, evaluation))
 
 
 BAR = 30  # characters of the progress bar

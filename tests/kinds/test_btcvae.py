@@ -1,0 +1,87 @@
+"""``model.kind: btcvae``: its config rules, its score, and a sprites run whose evaluation scores the MIG."""
+
+import json
+import math
+
+import pytest
+from conftest import TINY_MODEL
+
+from vae_cli.cli.main import main
+from vae_cli.config import load_config
+from vae_cli.kinds import KINDS, Score
+from vae_cli.runs import folder
+
+
+def refusal(capsys, tmp_path, *settings):
+    args = ["train", "--set", f"output.dir={tmp_path / 'out'}", "--set", "model.kind=btcvae"]
+    for item in settings:
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and not (tmp_path / "out").exists()
+    return err
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        (["train.kl_warmup_epochs=2"], "train.kl_warmup_epochs: model.kind btcvae weighs the total correlation"),
+        (["train.objective=iwae", "train.samples=4"], "estimates the total correlation from one z per image"),
+        (["train.samples=3"], "use train.objective: elbo and train.samples: 1"),
+        (["train.batch_size=8192", "model.latent_dim=10"], "use a batch of at most 2590"),
+    ],
+)
+def test_settings_the_estimator_cannot_take_are_refused_in_one_line(capsys, tmp_path, settings, says):
+    assert says in refusal(capsys, tmp_path, *settings)
+
+
+def test_the_score_is_the_elbo_at_beta_one_and_weighs_the_total_correlation_otherwise():
+    cfg = load_config(None, [("model.kind", "btcvae"), ("train.beta", 6.0)])
+    row = {"val_reconstruction_loss": 100.0, "val_kl_loss": 20.0, "val_tc_loss": 3.0}
+    score = Score.of_run(cfg.model, cfg.train)
+    assert score.of(row) == pytest.approx(135.0) and score.name == "-ELBO + 5 x TC"
+    at_one = Score.of_run(cfg.model, cfg.train, beta=1.0)
+    assert at_one.of(row) == pytest.approx(120.0) and at_one.name == "-ELBO"
+    assert math.isnan(score.of({"val_reconstruction_loss": 100.0, "val_kl_loss": 20.0}))
+    assert "tc_loss" in KINDS.get("btcvae").loss_columns
+
+
+@pytest.mark.slow
+def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    args = ["train", "--set", f"output.dir={out_dir}"]
+    settings = [
+        *TINY_MODEL,
+        "data.dataset=sprites",
+        "data.limit=256",
+        "data.validation_size=64",
+        "model.kind=btcvae",
+        "model.latent_dim=4",
+        "train.beta=6",
+        "train.epochs=1",
+        "train.batch_size=64",
+    ]
+    for item in settings:
+        args += ["--set", item]
+    assert main(args) == 0
+    (run_dir,) = out_dir.iterdir()
+    dataset = json.loads((run_dir / folder.MANIFEST).read_text())["dataset"]
+    assert dataset["factor_names"] == ["shape", "scale", "orientation", "x", "y"]
+    assert dataset["generator"]["name"] == "sprites" and dataset["generator"]["version"] >= 1
+    assert dataset["splits"] == {"train": 256, "validation": 64, "test": 10_000}
+    history = (run_dir / folder.HISTORY).read_text().splitlines()[0].split(",")
+    assert "tc_loss" in history and "val_tc_loss" in history
+    capsys.readouterr()
+
+    assert main(["evaluate", "--run", str(run_dir), "--limit", "32", "--k", "5", "--samples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "MIG" in out and "(10,000 test images, z_mean in 20 bins)" in out and str(run_dir / "mig.png") in out
+    assert (run_dir / "mig.png").stat().st_size > 0
+    (entry,) = json.loads((run_dir / folder.METRICS).read_text()).values()
+    gap = entry["mig"]
+    assert gap["samples"] == 10_000 and gap["bins"] == 20 and 0 <= gap["score"] <= 1
+    assert list(gap["per_factor"]) == dataset["factor_names"]
+    assert len(gap["mutual_information"]) == 5 and all(len(row) == 4 for row in gap["mutual_information"])
+
+    assert main(["traverse", "--run", str(run_dir), "--steps", "3"]) == 0
+    capsys.readouterr()
