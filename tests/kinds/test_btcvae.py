@@ -8,6 +8,7 @@ from conftest import TINY_MODEL
 
 from vae_cli.cli.main import main
 from vae_cli.config import load_config
+from vae_cli.figures import plots
 from vae_cli.kinds import KINDS, Score
 from vae_cli.runs import folder
 
@@ -44,10 +45,14 @@ def test_the_score_is_the_elbo_at_beta_one_and_weighs_the_total_correlation_othe
     assert at_one.of(row) == pytest.approx(120.0) and at_one.name == "-ELBO"
     assert math.isnan(score.of({"val_reconstruction_loss": 100.0, "val_kl_loss": 20.0}))
     assert "tc_loss" in KINDS.get("btcvae").loss_columns
+    assert KINDS.get("btcvae").score_terms(row, 6.0) == "reconstruction 100.00 + KL 20.00 + 5 x TC 3.00"
+    assert KINDS.get("btcvae").score_terms(row, 1.0) == "reconstruction 100.00 + KL 20.00"
+    assert KINDS.get("vae").score_terms(row, 6.0) == "reconstruction 100.00 + KL 20.00 x beta 6"
+    assert KINDS.get("ae").score_terms(row, 1.0) == "reconstruction 100.00"
 
 
 @pytest.mark.slow
-def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsys):
+def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsys, monkeypatch):
     out_dir = tmp_path / "out"
     args = ["train", "--set", f"output.dir={out_dir}"]
     settings = [
@@ -75,6 +80,7 @@ def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsy
 
     assert main(["evaluate", "--run", str(run_dir), "--limit", "32", "--k", "5", "--samples", "1"]) == 0
     out = capsys.readouterr().out
+    assert "grey levels" not in out  # sprites are black and white: their likelihood is a true Bernoulli one
     assert "MIG" in out and "(10,000 test images, z_mean in 20 bins)" in out and str(run_dir / "mig.png") in out
     assert (run_dir / "mig.png").stat().st_size > 0
     (entry,) = json.loads((run_dir / folder.METRICS).read_text()).values()
@@ -83,5 +89,16 @@ def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsy
     assert list(gap["per_factor"]) == dataset["factor_names"]
     assert len(gap["mutual_information"]) == 5 and all(len(row) == 4 for row in gap["mutual_information"])
 
+    assert main(["show", "--run", str(run_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert f"evaluated  MIG {gap['score']:.3f}" in shown and "-ELBO + 5 x TC" in shown and "+ 5 x TC " in shown
+
+    labelled = []
+    real = plots.save_rows
+    monkeypatch.setattr(
+        plots, "save_rows", lambda path, rows, labels, *a: labelled.extend(labels) or real(path, rows, labels, *a)
+    )
     assert main(["traverse", "--run", str(run_dir), "--steps", "3"]) == 0
-    capsys.readouterr()
+    assert len(labelled) == 4 and all(label.startswith(f"z[{d}]\n") for d, label in enumerate(labelled))
+    held = [label.split("\n")[1] for label in labelled]
+    assert all(h == "none" or h.split()[0] in dataset["factor_names"] for h in held), held

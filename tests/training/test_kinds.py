@@ -196,6 +196,7 @@ def test_evaluate_says_what_each_kind_measures(runs, capsys):
     out = capsys.readouterr().out
     assert "every number is given the test image's true class y (log p(x|y)" in out
     assert "-ELBO given y" in out and "NLL given y (IWAE, k=10)" in out
+    assert "grey levels under a Bernoulli likelihood" in out  # the tiny images are grey
     entry = json.loads((runs["cvae"] / folder.METRICS).read_text())["k10-samples2-none-first16"]
     assert entry["conditional"] is True and entry["nll"] <= entry["negative_elbo"] + 1.0
 

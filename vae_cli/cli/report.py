@@ -130,7 +130,7 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
     if metrics is None:
         print(f"  {recorded}")
         return
-    if evaluation.binarize == "none" and evaluation.likelihood == "bernoulli":
+    if evaluation.grey_levels and evaluation.likelihood == "bernoulli":
         print("  (grey levels under a Bernoulli likelihood: comparable between runs, not with published NLLs)")
     print(f"  {'active units':<28}{metrics.active_units:6d} of {len(metrics.kl_per_dim)}")
     kl = ", ".join(f"{v:.2f}" for v in metrics.kl_per_dim[:20])

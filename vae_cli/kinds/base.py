@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vae_cli.kinds.objectives import Objective
+from vae_cli.kinds.objectives import Objective, column
 from vae_cli.names import ENCODER
 
 
@@ -50,6 +50,13 @@ class ModelKind:
 
     def score_name(self, objective: Objective, beta: float) -> str:
         return objective.score_name(beta)
+
+    def score_terms(self, row: dict, beta: float, prefix: str = "val_") -> str:
+        """The loss terms that make up an epoch's score, in words: "reconstruction 90.12 + KL 25.34 x beta 4"."""
+        terms = f"reconstruction {column(row, f'{prefix}reconstruction_loss'):.2f}"
+        if "kl_loss" in self.loss_columns:
+            terms += f" + KL {column(row, f'{prefix}kl_loss'):.2f}" + ("" if beta == 1 else f" x beta {beta:g}")
+        return terms
 
     def epoch_samples_note(self, images: int) -> str:
         """What the training GIF's sample panel shows, when it is not prior samples."""

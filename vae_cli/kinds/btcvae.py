@@ -52,6 +52,10 @@ class BetaTCVAE(VAE):
     def score_name(self, objective: Objective, beta: float) -> str:
         return "-ELBO" if beta == 1 else f"-ELBO + {beta - 1:g} x TC"
 
+    def score_terms(self, row: dict, beta: float, prefix: str = "val_") -> str:
+        terms = f"reconstruction {column(row, f'{prefix}reconstruction_loss'):.2f} + KL {column(row, f'{prefix}kl_loss'):.2f}"
+        return terms if beta == 1 else f"{terms} + {beta - 1:g} x TC {column(row, f'{prefix}{TC_LOSS}'):.2f}"
+
     def assemble(self, encoder: Any, decoder_logits: Any, loss: Any) -> Any:
         from vae_cli.model.total_correlation import assemble
 

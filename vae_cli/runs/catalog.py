@@ -143,6 +143,17 @@ def evaluated_nll(run_dir: Path) -> tuple[float | None, int | None]:
     return best_nll(_read_json(Path(run_dir) / records.METRICS))
 
 
+def evaluated_mig(run_dir: Path) -> float | None:
+    """The MIG of the run's latest evaluation that scored one (data with known factors); None otherwise."""
+    scores = [
+        (str(e.get("date", "")), _number(e["mig"].get("score")))
+        for e in _read_json(Path(run_dir) / records.METRICS).values()
+        if isinstance(e, dict) and isinstance(e.get("mig"), dict)
+    ]
+    scores = [(date, score) for date, score in scores if score is not None]
+    return max(scores)[1] if scores else None
+
+
 def best_nll(metrics: dict) -> tuple[float | None, int | None]:
     """The NLL of the evaluation with the largest k over the whole test set (else over a subset)."""
     entries = [

@@ -45,6 +45,7 @@ class Evaluation:
     whole_test_set: bool = False  # every test image was evaluated, whatever the limit asked for
     not_recorded: str | None = None  # why ``path`` could not be written (the numbers are still here)
     disentanglement: MutualInformationGap | None = None  # data with known factors: the MIG of the codes
+    grey_levels: bool = True  # some test pixel lies strictly between 0 and 1
 
 
 def decode_precision(manifest: dict) -> str:
@@ -168,6 +169,7 @@ def evaluate_run(
         everything,
         not_recorded,
         gap,
+        bool(np.any((images > 0) & (images < 1))),
     )
 
 

@@ -12,7 +12,7 @@ from vae_cli import config as config_mod
 from vae_cli.errors import RunError
 from vae_cli.kinds import Score
 from vae_cli.runs import folder, records
-from vae_cli.runs.catalog import evaluated_nll
+from vae_cli.runs.catalog import evaluated_mig, evaluated_nll
 from vae_cli.runs.history import best_row, read_history
 
 KIB = 1024
@@ -77,6 +77,7 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
             "score_name": score.name,
             "reconstruction_loss": _finite(best.get("val_reconstruction_loss", math.nan)),
             "kl_loss": float(kl) if "kl_loss" in score.kind.loss_columns and math.isfinite(kl) else None,
+            "terms": score.kind.score_terms(best, score.beta),
         }
     files = sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
     nll, nll_k = evaluated_nll(run_dir)
@@ -100,6 +101,7 @@ def summary_record(run_dir: Path) -> dict[str, Any]:
         "test": manifest.get("test") or None,
         "nll": nll,  # importance-weighted, once `vae evaluate` has measured it: what `list` shows
         "nll_k": nll_k,
+        "mig": evaluated_mig(run_dir),  # on data with known factors, once `vae evaluate` has scored it
         "parameters": {name: parameter_count(run_dir / name) for name in (folder.ENCODER, folder.DECODER, folder.VAE)},
         "files": {str(p.relative_to(run_dir)): p.stat().st_size for p in files},
         "config": config_mod.to_dict(cfg),
@@ -113,7 +115,7 @@ def summary(run_dir: Path) -> list[str]:
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
     """What ``show`` prints for a ``summary_record``."""
-    dataset, best, beta, model = record["dataset"], record["best"], record["beta"], record["model"]
+    dataset, best, model = record["dataset"], record["best"], record["model"]
     lines = [
         f"run        {record['run']}",
         f"status     {record['status'] or '?'}  (created {record['created'] or '?'})",
@@ -128,13 +130,9 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     if record["reason"]:
         lines.insert(2, f"reason     {record['reason']}")
     if best:
-        recon = best["reconstruction_loss"]
-        parts = f"reconstruction {math.nan if recon is None else recon:.2f}"
-        if best["kl_loss"] is not None:
-            parts += f" + KL {best['kl_loss']:.2f}" + ("" if beta == 1 else f" x beta {beta:g}")
         lines.append(
             f"best       epoch {best['epoch']}: validation {best['score_name']} {best['score']:.2f} "
-            f"nats per image ({parts})"
+            f"nats per image ({best['terms']})"
         )
     test = record["test"]
     if test and ("negative_elbo" in test or "reconstruction_loss" in test):
@@ -144,6 +142,8 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(f"final test {measured} {value:.2f}{bound} nats per image (the saved models)")
     if record["nll"] is not None:
         lines.append(f"evaluated  NLL {record['nll']:.2f} nats per image (importance-weighted, k = {record['nll_k']})")
+    if record["mig"] is not None:
+        lines.append(f"evaluated  MIG {record['mig']:.3f} (mutual information gap of z_mean, known factors)")
     lines.append("models")
     for name, count in record["parameters"].items():
         lines.append(f"  {name:<12} {'unreadable' if count is None else f'{count:,} parameters'}")
