@@ -115,7 +115,12 @@ class TrainConfig:
     epochs: int = _opt(8, min=1, max=limits.MAX_EPOCHS, help="maximum number of epochs")
     batch_size: int = _opt(64, min=1, max=limits.MAX_BATCH_SIZE, help="images per training step")
     learning_rate: float = _opt(1.4e-3, min=0.0, help="Adam learning rate (the peak, with a schedule)")
-    beta: float = _opt(1.0, min=0.0, help="weight of the KL term (1.0 = the true ELBO); btcvae: of the total correlation alone")
+    beta: float = _opt(
+        1.0,
+        min=0.0,
+        max=limits.MAX_BETA,
+        help="weight of the KL term (1.0 = the true ELBO); btcvae: of the total correlation alone",
+    )
     objective: str = _opt("elbo", choices=kinds.OBJECTIVES.names, help=_described(kinds.OBJECTIVES))
     samples: int = _opt(
         1, min=1, max=limits.MAX_TRAIN_SAMPLES, help="samples of z per image in training; iwae needs k >= 2"

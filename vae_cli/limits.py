@@ -21,6 +21,7 @@ MAX_STRIDE = 512  # stride, pool size, upsampling factor of a layer list's entry
 MAX_FEATURE_VALUES = 2**23  # one image's feature map after a layer: conv_deep's first on 512x512 images
 MAX_PARAMETERS = 200_000_000  # weights of encoder + decoder, counted before anything is built (800 MB)
 MAX_EPOCHS = 1_000_000
+MAX_BETA = 1e6  # train.beta: a weight past it overflows the loss; published betas are below 200
 MAX_HISTORY_BYTES = 64 * 2**20  # a run's history.csv: about 600,000 epochs of rows
 MAX_BATCH_SIZE = 65_536
 MAX_SEED = 2**32 - 1  # what NumPy and TensorFlow seeds take

@@ -79,8 +79,8 @@ def test_every_shape_stays_inside_the_frame():
 
 
 def test_splits_are_disjoint_labelled_by_shape_and_limited_before_rendering():
-    data = load_data(DataConfig(dataset="sprites", limit=300, validation_size=200))
-    assert (len(data.train), len(data.validation), len(data.test)) == (300, 200, sprites.TEST_IMAGES)
+    data = load_data(DataConfig(dataset="sprites", limit=300, validation_size=60))
+    assert (len(data.train), len(data.validation), len(data.test)) == (300, 60, sprites.TEST_IMAGES)
     grid = {
         name: set(np.ravel_multi_index(split.factors.T, sprites.FACTOR_SIZES).tolist())
         for name, split in (("train", data.train), ("validation", data.validation), ("test", data.test))
@@ -92,7 +92,12 @@ def test_splits_are_disjoint_labelled_by_shape_and_limited_before_rendering():
         np.testing.assert_array_equal(split.images, sprites.render(split.factors))
     assert data.factor_names == ["shape", "scale", "orientation", "x", "y"]
     assert data.generator["version"] == sprites.VERSION and data.generator["factors"]["orientation"] == 40
-    assert data.checksum() == load_data(DataConfig(dataset="sprites", limit=300, validation_size=200)).checksum()
+    assert data.checksum() == load_data(DataConfig(dataset="sprites", limit=300, validation_size=60)).checksum()
+
+
+def test_validation_is_at_most_a_quarter_of_the_training_images():
+    data = load_data(DataConfig(dataset="sprites", limit=64, validation_size=10**9))
+    assert (len(data.train), len(data.validation)) == (64, 16)  # a fifth of the 80 images both take
 
 
 def test_the_test_split_alone_renders_no_training_image():

@@ -30,6 +30,9 @@ def refusal(capsys, tmp_path, *settings):
         (["train.objective=iwae", "train.samples=4"], "estimates the total correlation from one z per image"),
         (["train.samples=3"], "use train.objective: elbo and train.samples: 1"),
         (["train.batch_size=8192", "model.latent_dim=10"], "use a batch of at most 2590"),
+        (["train.batch_size=1"], "train.batch_size: 1: model.kind btcvae estimates the total correlation"),
+        (["model.latent_dim=1"], "model.latent_dim: 1: model.kind btcvae estimates the total correlation"),
+        (["train.beta=1e300"], "train.beta"),
     ],
 )
 def test_settings_the_estimator_cannot_take_are_refused_in_one_line(capsys, tmp_path, settings, says):
@@ -49,6 +52,15 @@ def test_the_score_is_the_elbo_at_beta_one_and_weighs_the_total_correlation_othe
     assert KINDS.get("btcvae").score_terms(row, 1.0) == "reconstruction 100.00 + KL 20.00"
     assert KINDS.get("vae").score_terms(row, 6.0) == "reconstruction 100.00 + KL 20.00 x beta 6"
     assert KINDS.get("ae").score_terms(row, 1.0) == "reconstruction 100.00"
+    below = load_config(None, [("model.kind", "btcvae"), ("train.beta", 0.5)])
+    assert Score.of_run(below.model, below.train).name == "-ELBO - 0.5 x TC"
+    assert Score.of_run(below.model, below.train).of(row) == pytest.approx(118.5)
+
+
+def test_validation_is_scored_in_batches_of_the_training_size():
+    cfg = load_config(None, [("model.kind", "btcvae"), ("train.batch_size", 48)])
+    assert KINDS.get("btcvae").evaluation_batch(cfg.train, 500) == 48  # the estimate depends on the batch size
+    assert KINDS.get("vae").evaluation_batch(cfg.train, 500) == 500
 
 
 @pytest.mark.slow
@@ -69,6 +81,7 @@ def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsy
     for item in settings:
         args += ["--set", item]
     assert main(args) == 0
+    assert " + 5 x TC " in capsys.readouterr().out.split("Test loss: ")[1].splitlines()[0]  # the terms add up
     (run_dir,) = out_dir.iterdir()
     dataset = json.loads((run_dir / folder.MANIFEST).read_text())["dataset"]
     assert dataset["factor_names"] == ["shape", "scale", "orientation", "x", "y"]
@@ -89,10 +102,21 @@ def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsy
     assert list(gap["per_factor"]) == dataset["factor_names"]
     assert len(gap["mutual_information"]) == 5 and all(len(row) == 4 for row in gap["mutual_information"])
 
+    assert main(["evaluate", "--run", str(run_dir), "--limit", "8", "--k", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mig"]["score"] == pytest.approx(gap["score"])  # the same codes
+
     assert main(["show", "--run", str(run_dir)]) == 0
     shown = capsys.readouterr().out
     assert f"evaluated  MIG {gap['score']:.3f}" in shown and "-ELBO + 5 x TC" in shown and "+ 5 x TC " in shown
 
+    assert main(["evaluate", "--run", str(run_dir), "--limit", "8", "--k", "0", "--out", str(tmp_path / "kl.png")]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [str(tmp_path / "kl.png"), str(tmp_path / "kl-mig.png")]
+    assert main(["evaluate", "--run", str(run_dir), "--limit", "8", "--k", "0", "--binarize", "static"]) == 0
+    assert str(run_dir / "mig-static.png") in capsys.readouterr().out
+
+    manifest = json.loads((run_dir / folder.MANIFEST).read_text())
+    manifest["dataset"]["factor_names"] = ["$\\frac{$"] * 5  # a damaged record names nothing drawn
+    (run_dir / folder.MANIFEST).write_text(json.dumps(manifest))
     labelled = []
     real = plots.save_rows
     monkeypatch.setattr(

@@ -185,3 +185,18 @@ def test_a_running_run_whose_process_is_gone_is_shown_stopped(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "status     stopped" in out and "run.json says running, but no process is training it" in out
     assert json.loads((run / "run.json").read_text())["status"] == "running"  # only read, never rewritten
+
+
+def test_the_evaluated_mig_is_the_latest_sound_one(tmp_path):
+    metrics = {
+        "old": {"date": "2026-01-01T00:00:00+00:00", "mig": {"score": 0.2}},
+        "new": {"date": "2026-02-01T00:00:00+00:00", "mig": {"score": 0.3}},
+        "dateless": {"date": ["z"], "mig": {"score": 0.5}},  # a damaged record: not the latest by accident
+        "huge": {"date": "9999", "mig": {"score": 1e308}},  # a MIG lies in [0, 1]
+        "text": {"date": "9998", "mig": {"score": "1e999"}},
+        "flat": {"date": "9997", "mig": 0.9},
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    assert catalog.evaluated_mig(tmp_path) == 0.3
+    (tmp_path / "metrics.json").write_text("{not json")
+    assert catalog.evaluated_mig(tmp_path) is None

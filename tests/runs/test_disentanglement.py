@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from vae_cli.runs.disentanglement import BINS, discretize, entropy, mig, mutual_information
+from vae_cli.runs.disentanglement import BINS, discretize, entropy, mig, mutual_information, unscorable
 
 NAMES = ["shape", "scale", "orientation", "x", "y"]
 SMALL = (3, 6, 10, 16, 16)  # every factor has at most BINS values: a copy keeps all of it
@@ -64,3 +64,46 @@ def test_a_constant_factor_is_left_out_and_one_dimension_has_no_second():
     assert gap.per_factor[0] == pytest.approx(1.0, abs=0.01) and gap.score == pytest.approx(0.25, abs=0.01)
     record = gap.record()
     assert set(record["per_factor"]) == set(gap.factor_names) and len(record["mutual_information"]) == 4
+
+
+class FixedCodes:
+    """An encoder stand-in that gives the next rows of ``codes``, batch by batch, whatever it is shown."""
+
+    def __init__(self, codes):
+        self.codes, self.done = codes, 0
+
+    def __call__(self, x, training=False):
+        count = len(x[0] if isinstance(x, list) else x)
+        self.done += count
+        return [self.codes[self.done - count : self.done], None]
+
+
+def sprites_test_data():
+    from vae_cli.config import DataConfig
+    from vae_cli.data import sprites
+
+    return sprites.SPRITES.load(DataConfig(dataset="sprites"), ("test",))
+
+
+def test_codes_that_are_not_finite_are_not_scored_and_say_why():
+    from vae_cli.runs.evaluation import _disentanglement
+
+    data = sprites_test_data()
+    codes = data.test.factors.astype("float32")
+    codes[[3, 7]] = np.nan
+    codes[9, 0] = np.inf
+    assert unscorable(codes) == "z_mean is not finite for 3 of the 10,000 images"
+    assert unscorable(np.zeros((5, 2))) is None
+    gap, note = _disentanglement(FixedCodes(codes), data, "none", None)
+    assert gap is None and note == "not scored: z_mean is not finite for 3 of the 10,000 images"
+
+
+def test_a_conditional_model_is_not_scored_on_the_class_it_is_given():
+    from vae_cli.runs.evaluation import _disentanglement
+
+    data = sprites_test_data()
+    gap, note = _disentanglement(FixedCodes(data.test.factors.astype("float32")), data, "none", ["a", "b", "c"])
+    assert gap.factor_names == ["scale", "orientation", "x", "y"]
+    assert note == "shape left out: the model is given it as its class"
+    everything, none_left = _disentanglement(FixedCodes(data.test.factors.astype("float32")), data, "none", None)
+    assert everything.factor_names == NAMES and none_left is None

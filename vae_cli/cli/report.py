@@ -68,9 +68,10 @@ def print_train_result(result: Any) -> None:
     after = f"after {epochs}, best epoch {result.best_epoch} (on the validation split), "
     if "kl_loss" in t:
         iwae = f"; -IWAE bound {t['iwae_loss']:.2f}" if "iwae_loss" in t else ""
+        terms = result.terms or f"reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}"
         print(
             f"\nTest loss: {t['loss']:.2f} nats per image "
-            f"(reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}; "
+            f"({terms}; "
             f"-ELBO {t['reconstruction_loss'] + t['kl_loss']:.2f}{iwae}) {after}"
             f"{result.seconds_per_epoch:.1f} s per epoch"
         )
@@ -127,6 +128,8 @@ def print_evaluation(run_dir: Path, evaluation: Any) -> None:
         print(f"  {'MIG':<28}{gap.score:11.3f}   ({gap.samples:,} test images, z_mean in {gap.bins} bins)")
         for name, value, holder in zip(gap.factor_names, gap.per_factor, _holders(gap), strict=True):
             print(f"    {name:<26}{value:11.3f}   (most in {holder})")
+    if evaluation.disentanglement_note:
+        print(f"  {'MIG' if gap is None else '':<28}{evaluation.disentanglement_note}")
     if metrics is None:
         print(f"  {recorded}")
         return
@@ -198,4 +201,5 @@ def evaluation_record(run_dir: Path, evaluation: Any) -> dict:
         "reconstruction_from_mean": dataclasses.asdict(evaluation.reconstruction),
         **(dataclasses.asdict(evaluation.metrics) if evaluation.metrics is not None else {}),
         **({"mig": evaluation.disentanglement.record()} if evaluation.disentanglement is not None else {}),
+        **({"mig_note": evaluation.disentanglement_note} if evaluation.disentanglement_note else {}),
     }

@@ -7,8 +7,8 @@ factors, so the same version renders the same bytes on every machine.
 
 The grid is split by one fixed permutation (``SPLIT_SEED``), the same for every run:
 the first ``TEST_IMAGES`` are the test set, the next ``data.validation_size`` the
-validation split, and the rest, in that order, the training images, of which
-``data.limit`` takes the first N. Only the images of the splits asked for are
+validation split (at most a quarter of the training images), and the rest, in that
+order, the training images, of which ``data.limit`` takes the first N. Only the images of the splits asked for are
 rendered, so a figure command never renders the training set, and the training set
 is capped at ``MAX_RENDERED_IMAGES`` (``data.limit`` chooses fewer).
 The shape is each image's class; all five factors, as indices into their value
@@ -115,14 +115,19 @@ def render(factors: np.ndarray) -> np.ndarray:
     return out
 
 
-def split_indices(validation_size: int) -> dict[str, np.ndarray]:
-    """Grid indices of the test, validation and training images, in the fixed order."""
+def split_indices(validation_size: int, limit: int | None = None) -> dict[str, np.ndarray]:
+    """Grid indices of the test, validation and training images, in the fixed order.
+
+    As MNIST's, the validation split is at most a fifth of the images it and the training
+    split take together: at most a quarter of ``limit`` training images.
+    """
     order = np.random.default_rng(SPLIT_SEED).permutation(GRID_IMAGES)
-    held = min(validation_size, (GRID_IMAGES - TEST_IMAGES) // 5)
+    pool = GRID_IMAGES - TEST_IMAGES
+    held = min(validation_size, max(1, pool // 5 if limit is None else min(limit, pool) // 4))
     return {
         "test": order[:TEST_IMAGES],
         "validation": order[TEST_IMAGES : TEST_IMAGES + held],
-        "train": order[TEST_IMAGES + held :],
+        "train": order[TEST_IMAGES + held :][:limit],
     }
 
 
@@ -143,8 +148,8 @@ class Sprites:
         return None  # rendered, never read
 
     def load(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test"), seed: int = 0) -> Data:
-        indices = split_indices(data_cfg.validation_size)
-        train = indices["train"][: data_cfg.limit]
+        indices = split_indices(data_cfg.validation_size, data_cfg.limit)
+        train = indices["train"]
         if "train" in splits and len(train) > MAX_RENDERED_IMAGES:
             raise DataError(
                 f"data.dataset sprites holds its training images in memory, 4 KiB each, and {len(train):,} "

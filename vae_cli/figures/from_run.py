@@ -190,19 +190,20 @@ def kl_per_dim(
     return [path]
 
 
-MIG_FIGURE = "mig.png"
-
-
-def information_matrix(view: RunView, evaluation: Evaluation) -> list[Path]:
-    """``mig.png`` in the run folder: how much of each known factor each latent dimension holds, and the MIG."""
+def information_matrix(view: RunView, evaluation: Evaluation, out: Path | None = None) -> list[Path]:
+    """``mig.png`` in the run folder (``mig-<binarize>.png`` for test data treated otherwise than in training;
+    with ``out``, the KL chart's name ending in ``-mig``): how much of each known factor each latent dimension
+    holds, and the MIG."""
     gap = evaluation.disentanglement
     if gap is None:
         return []
+    other = evaluation.binarize != evaluation.trained_with_binarize and evaluation.binarize
+    name = "mig" + suffix(other) + ".png"
     gaps = ", ".join(f"{name} {value:.2f}" for name, value in zip(gap.factor_names, gap.per_factor, strict=True))
     what = (
         f"mutual information gap {gap.score:.3f} over {gap.samples:,} test images, z_mean in {gap.bins} bins\n"
         f"gap per factor: {gaps}"
     )
-    path = view.dir / MIG_FIGURE
+    path = view.dir / name if out is None else out.with_name(f"{out.stem}-mig{out.suffix}")
     charts.save_information_matrix(path, gap.normalized(), gap.factor_names, title(view, what))
     return [path]

@@ -181,11 +181,14 @@ def traverse(
 
 
 def _factor_held(view: RunView, codec: Codec, test: Split) -> list[str] | None:
-    """For data with known factors, the factor each latent dimension holds the largest share of; else None."""
-    names = view.manifest.get("dataset", {}).get("factor_names")
-    if test.factors is None or not isinstance(names, list) or len(names) != test.factors.shape[1]:
+    """For data with known factors, the factor each latent dimension holds the largest share of; else None
+    (and where the codes are not finite)."""
+    if test.factors is None:
         return None
-    from vae_cli.runs.disentanglement import SAMPLES, mig
+    from vae_cli.runs.disentanglement import SAMPLES, mig, unscorable
 
+    names = view.load(("test",)).factor_names  # the data source's own, not what run.json says
     codes = codec.encode(test.images[:SAMPLES], test.labels[:SAMPLES])
-    return mig(codes, test.factors[:SAMPLES], [str(n) for n in names]).most_informed()
+    if not names or unscorable(codes):
+        return None
+    return mig(codes, test.factors[:SAMPLES], names).most_informed()

@@ -51,6 +51,10 @@ class ModelKind:
     def score_name(self, objective: Objective, beta: float) -> str:
         return objective.score_name(beta)
 
+    def evaluation_batch(self, train: Any, batch: int) -> int:
+        """The batch size that validation and test losses are computed in (``batch``: the pipeline's own)."""
+        return batch
+
     def score_terms(self, row: dict, beta: float, prefix: str = "val_") -> str:
         """The loss terms that make up an epoch's score, in words: "reconstruction 90.12 + KL 25.34 x beta 4"."""
         terms = f"reconstruction {column(row, f'{prefix}reconstruction_loss'):.2f}"

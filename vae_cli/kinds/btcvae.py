@@ -36,6 +36,16 @@ class BetaTCVAE(VAE):
                 f"train.kl_warmup_epochs: model.kind {self.name} weighs the total correlation by train.beta and "
                 "the KL by 1, which a warm-up would not ramp together; leave it at 0"
             )
+        if train.batch_size < 2 or model.latent_dim < 2:
+            too_small = (
+                f"train.batch_size: {train.batch_size}"
+                if train.batch_size < 2
+                else f"model.latent_dim: {model.latent_dim}"
+            )
+            raise ConfigError(
+                f"{too_small}: model.kind {self.name} estimates the total correlation between latent dimensions "
+                "from the other images of a batch; it needs a batch of at least 2 and at least 2 dimensions"
+            )
         pairs = train.batch_size**2 * model.latent_dim
         if pairs > MAX_PAIR_VALUES:
             most = math.isqrt(MAX_PAIR_VALUES // model.latent_dim)
@@ -50,16 +60,28 @@ class BetaTCVAE(VAE):
         return elbo if beta == 1 else elbo + (beta - 1) * column(row, f"{prefix}{TC_LOSS}")
 
     def score_name(self, objective: Objective, beta: float) -> str:
-        return "-ELBO" if beta == 1 else f"-ELBO + {beta - 1:g} x TC"
+        return "-ELBO" + _tc_weight(beta)
 
     def score_terms(self, row: dict, beta: float, prefix: str = "val_") -> str:
-        terms = f"reconstruction {column(row, f'{prefix}reconstruction_loss'):.2f} + KL {column(row, f'{prefix}kl_loss'):.2f}"
-        return terms if beta == 1 else f"{terms} + {beta - 1:g} x TC {column(row, f'{prefix}{TC_LOSS}'):.2f}"
+        terms = f"reconstruction {column(row, f'{prefix}reconstruction_loss'):.2f}"
+        terms += f" + KL {column(row, f'{prefix}kl_loss'):.2f}"
+        return terms + (f"{_tc_weight(beta)} {column(row, f'{prefix}{TC_LOSS}'):.2f}" if beta != 1 else "")
+
+    def evaluation_batch(self, train: Any, batch: int) -> int:
+        # The estimate depends on the batch's size: validation is scored as training is, within the same memory cap.
+        return train.batch_size
 
     def assemble(self, encoder: Any, decoder_logits: Any, loss: Any) -> Any:
         from vae_cli.model.total_correlation import assemble
 
         return assemble(encoder, decoder_logits, loss)
+
+
+def _tc_weight(beta: float) -> str:
+    """`` + 5 x TC`` for beta 6, `` - 0.5 x TC`` for beta 0.5, nothing at beta 1."""
+    if beta == 1:
+        return ""
+    return f" {'+' if beta > 1 else '-'} {abs(beta - 1):g} x TC"
 
 
 KIND = BetaTCVAE()

@@ -33,6 +33,8 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
             os.unlink(tmp)
         if not isinstance(exc, OSError) and _says_disk_full(exc):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
+        if isinstance(exc, OSError) and exc.filename == tmp:  # the user knows the file asked for, not ours
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     _fsync_dir(path.parent)
     return path

@@ -146,11 +146,13 @@ def evaluated_nll(run_dir: Path) -> tuple[float | None, int | None]:
 def evaluated_mig(run_dir: Path) -> float | None:
     """The MIG of the run's latest evaluation that scored one (data with known factors); None otherwise."""
     scores = [
-        (str(e.get("date", "")), _number(e["mig"].get("score")))
+        (e.get("date"), _number(e["mig"].get("score")))
         for e in _read_json(Path(run_dir) / records.METRICS).values()
         if isinstance(e, dict) and isinstance(e.get("mig"), dict)
     ]
-    scores = [(date, score) for date, score in scores if score is not None]
+    scores = [
+        (date, score) for date, score in scores if isinstance(date, str) and score is not None and 0 <= score <= 1
+    ]
     return max(scores)[1] if scores else None
 
 

@@ -80,6 +80,12 @@ class MutualInformationGap:
         }
 
 
+def unscorable(codes: np.ndarray) -> str | None:
+    """Why ``codes`` cannot be scored (a diverged model's NaN or infinite codes), or None."""
+    bad = int(np.count_nonzero(~np.isfinite(codes).all(axis=1)))
+    return f"z_mean is not finite for {bad:,} of the {len(codes):,} images" if bad else None
+
+
 def mig(codes: np.ndarray, factors: np.ndarray, factor_names: list[str], bins: int = BINS) -> MutualInformationGap:
     """MIG of ``codes`` (N, D), latent means, against ``factors`` (N, F), integer factor values.
 

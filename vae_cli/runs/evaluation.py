@@ -26,7 +26,7 @@ from vae_cli.model.reconstruction import Reconstruction
 from vae_cli.names import VAE_LOSS
 from vae_cli.runs import folder, records
 from vae_cli.runs.atomic import check_writable, write_json
-from vae_cli.runs.disentanglement import SAMPLES, MutualInformationGap, mig
+from vae_cli.runs.disentanglement import SAMPLES, MutualInformationGap, mig, unscorable
 from vae_cli.runs.modelfile import load_model
 from vae_cli.runs.view import RunView
 
@@ -46,6 +46,7 @@ class Evaluation:
     not_recorded: str | None = None  # why ``path`` could not be written (the numbers are still here)
     disentanglement: MutualInformationGap | None = None  # data with known factors: the MIG of the codes
     grey_levels: bool = True  # some test pixel lies strictly between 0 and 1
+    disentanglement_note: str | None = None  # what the MIG leaves out, or why there is none
 
 
 def decode_precision(manifest: dict) -> str:
@@ -111,11 +112,9 @@ def evaluate_run(
     elif progress:
         progress(len(images), len(images))
     variance = [float(v) for v in _codes(encoder, images, onehot).astype(np.float64).var(axis=0)]
-    gap = None
+    gap, gap_note = None, None
     if raw.factors is not None and data.factor_names:  # scored on its own sample, whatever --limit asked
-        scored = prepare(raw.images[:SAMPLES], binarize)
-        given = None if onehot is None else np.eye(len(view.class_names), dtype=np.float32)[raw.labels[:SAMPLES]]
-        gap = mig(_codes(encoder, scored, given), raw.factors[:SAMPLES], data.factor_names)
+        gap, gap_note = _disentanglement(encoder, data, binarize, view.class_names if kind.conditional else None)
     entry = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images": len(images),
@@ -145,6 +144,8 @@ def evaluate_run(
         }
     if gap is not None:
         entry["mig"] = gap.record()
+    if gap_note is not None:
+        entry["mig_note"] = gap_note
     everything = len(images) >= len(raw.images)
     key = f"k{k}-samples{samples}-{binarize}" if metrics is not None else f"reconstruction-{binarize}"
     key += "" if everything else f"-first{len(images)}"
@@ -170,7 +171,31 @@ def evaluate_run(
         not_recorded,
         gap,
         bool(np.any((images > 0) & (images < 1))),
+        gap_note,
     )
+
+
+def _disentanglement(
+    encoder: Any, data: Any, binarize: str, class_names: list[str] | None
+) -> tuple[MutualInformationGap | None, str | None]:
+    """The MIG of the first ``SAMPLES`` test images' codes, and a note on what it leaves out (or why there is none).
+
+    A conditional model (``class_names`` given) is handed each image's class, so the factor that is the class
+    is no part of its code and is left out.
+    """
+    test = data.test.head(SAMPLES)
+    keep, note = list(range(test.factors.shape[1])), None
+    given = None
+    if class_names is not None:
+        given = np.eye(len(class_names), dtype=np.float32)[test.labels]
+        keep = [j for j in keep if not np.array_equal(test.factors[:, j], test.labels)]
+        left = [data.factor_names[j] for j in range(test.factors.shape[1]) if j not in keep]
+        note = f"{', '.join(left)} left out: the model is given it as its class" if left else None
+    codes = _codes(encoder, prepare(test.images, binarize), given)
+    reason = unscorable(codes)
+    if reason is not None:
+        return None, f"not scored: {reason}"
+    return mig(codes, test.factors[:, keep], [data.factor_names[j] for j in keep]), note
 
 
 def _codes(encoder: Any, images: np.ndarray, onehot: np.ndarray | None, batch: int = 1000) -> np.ndarray:

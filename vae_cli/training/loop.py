@@ -39,6 +39,7 @@ class TrainResult:
     resumed_from: int = 0
     already_finished: bool = False
     history: list[dict] = field(default_factory=list)  # one row per epoch, resumed ones included
+    terms: str = ""  # the test loss's terms in words, as the kind names them
 
 
 class RunLoop:
@@ -101,9 +102,10 @@ class RunLoop:
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
 
     def _eval_ds(self, images: np.ndarray, labels: np.ndarray) -> object:
-        from vae_cli.training.pipeline import eval_pipeline
+        from vae_cli.training.pipeline import EVAL_BATCH, eval_pipeline
 
-        return eval_pipeline(images, labels=labels if self.classes else None, classes=self.classes)
+        batch = kind_of(self.cfg.model).evaluation_batch(self.cfg.train, EVAL_BATCH)
+        return eval_pipeline(images, batch, labels=labels if self.classes else None, classes=self.classes)
 
     def train(self, verbose: int) -> TrainResult:
         tf = backend.load()
@@ -181,8 +183,16 @@ class RunLoop:
         )
         write_json(self.dir / folder.MANIFEST, manifest)
         seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
+        terms = kind_of(self.cfg.model).score_terms(test, self.cfg.train.beta, prefix="")
         return TrainResult(
-            self.dir, len(rows), best_epoch, test, float(np.median(seconds)), resumed_at, history=list(rows)
+            self.dir,
+            len(rows),
+            best_epoch,
+            test,
+            float(np.median(seconds)),
+            resumed_at,
+            history=list(rows),
+            terms=terms,
         )
 
     def _stopped(self, stop: Exception) -> None:

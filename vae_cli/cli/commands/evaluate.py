@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         return 0
     charts = [] if evaluation.metrics is None else kl_per_dim(view, evaluation, args.limit, out)  # an ae: no KL
-    return report.print_paths(charts + information_matrix(view, evaluation))
+    return report.print_paths(charts + information_matrix(view, evaluation, out))
 
 
 BAR = 30  # characters of the progress bar
