@@ -85,7 +85,7 @@ def test_later_set_wins():
         ("train:\n  beta: -0.5\n", "train.beta: must be >= 0.0, got -0.5"),
         (
             "data:\n  dataset: cifar\n",
-            "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz, got 'cifar'",
+            "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz | sprites, got 'cifar'",
         ),
         ("model:\n  encoder_filters: 32\n", "model.encoder_filters: must be a non-empty list, got int 32"),
         ("model:\n  encoder_filters: [32, x]\n", "model.encoder_filters[1]: must be an integer, got str 'x'"),

@@ -136,7 +136,7 @@ def test_a_cvae_decoder_starts_from_z_and_the_label():
         ),
         (["model.kind=ae", "train.samples=2"], "train.samples: 2, but model.kind ae draws no samples"),
         (["model.kind=ae", "train.kl_warmup_epochs=3"], "train.kl_warmup_epochs: model.kind ae has no KL term"),
-        (["model.kind=gan"], "model.kind: must be one of vae | ae | cvae, got 'gan'"),
+        (["model.kind=gan"], "model.kind: must be one of vae | ae | cvae | btcvae, got 'gan'"),
         (["train.objective=vimco"], "train.objective: must be one of elbo | iwae, got 'vimco'"),
         (["train.samples=0"], "train.samples: must be >= 1, got 0"),
         (["data.validation_size=0"], "data.validation_size: must be >= 1, got 0"),

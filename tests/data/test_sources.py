@@ -47,7 +47,7 @@ def test_an_unregistered_name_is_refused_with_the_known_ones():
     with pytest.raises(ConfigError) as raised:
         load_config(None, [("data.dataset", "toy_squares")])
     assert str(raised.value) == (
-        "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz, got 'toy_squares'"
+        "data.dataset: must be one of mnist | fashion_mnist | image_folder | npz | sprites, got 'toy_squares'"
     )
 
 
