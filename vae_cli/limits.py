@@ -49,6 +49,7 @@ MAX_K = 100_000  # evaluate --k; Burda et al. use 5,000
 MAX_SAMPLES = 10_000  # evaluate --samples
 EVALUATE_CHUNK_VALUES = 8192 * 28 * 28  # pixel values decoded per call, whatever k and the image size
 MAX_TRAIN_SAMPLES = 5000  # train.samples: k draws of z per image in each training step
+MAX_TC_PAIR_VALUES = 2**26  # btcvae: batch x batch x latent_dim densities per step, 256 MB in float32
 
 # ------------------------------------------------------------------ tuning
 MAX_WORKERS = 64  # vae tune --workers: each is a TensorFlow process; about one per 2 cores is useful

@@ -15,9 +15,8 @@ from typing import Any
 from vae_cli.errors import ConfigError
 from vae_cli.kinds.objectives import Objective, column
 from vae_cli.kinds.vae import VAE
+from vae_cli.limits import MAX_TC_PAIR_VALUES
 from vae_cli.names import TC_LOSS
-
-MAX_PAIR_VALUES = 2**26  # the estimator holds batch x batch x latent_dim densities: 256 MB in float32
 
 
 class BetaTCVAE(VAE):
@@ -47,11 +46,11 @@ class BetaTCVAE(VAE):
                 "from the other images of a batch; it needs a batch of at least 2 and at least 2 dimensions"
             )
         pairs = train.batch_size**2 * model.latent_dim
-        if pairs > MAX_PAIR_VALUES:
-            most = math.isqrt(MAX_PAIR_VALUES // model.latent_dim)
+        if pairs > MAX_TC_PAIR_VALUES:
+            most = math.isqrt(MAX_TC_PAIR_VALUES // model.latent_dim)
             raise ConfigError(
                 f"train.batch_size: model.kind {self.name} compares every pair of a batch's images in each of "
-                f"model.latent_dim {model.latent_dim} dimensions, {pairs:,} values over the {MAX_PAIR_VALUES:,} "
+                f"model.latent_dim {model.latent_dim} dimensions, {pairs:,} values over the {MAX_TC_PAIR_VALUES:,} "
                 f"allowed; use a batch of at most {most}"
             )
 
