@@ -81,7 +81,8 @@ def test_a_sprites_run_records_its_factors_and_evaluates_the_mig(tmp_path, capsy
     for item in settings:
         args += ["--set", item]
     assert main(args) == 0
-    assert " + 5 x TC " in capsys.readouterr().out.split("Test loss: ")[1].splitlines()[0]  # the terms add up
+    said = capsys.readouterr().out.split("Test loss: ")[1].splitlines()[0]
+    assert " + 5 x TC " in said and "best epoch 1 (on the validation split)" in said  # the terms add up
     (run_dir,) = out_dir.iterdir()
     dataset = json.loads((run_dir / folder.MANIFEST).read_text())["dataset"]
     assert dataset["factor_names"] == ["shape", "scale", "orientation", "x", "y"]

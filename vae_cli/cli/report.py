@@ -65,7 +65,12 @@ def print_paths(paths: Iterable[Path]) -> int:
 def print_train_result(result: Any) -> None:
     t = result.test
     epochs = f"{result.epochs} epoch{'s' * (result.epochs != 1)}"
-    after = f"after {epochs}, best epoch {result.best_epoch} (on the validation split), "
+    kept = (
+        f"best epoch {result.best_epoch} (on the validation split)"
+        if result.chosen
+        else "the last epoch's weights kept"
+    )
+    after = f"after {epochs}, {kept}, "
     if "kl_loss" in t:
         iwae = f"; -IWAE bound {t['iwae_loss']:.2f}" if "iwae_loss" in t else ""
         terms = result.terms or f"reconstruction {t['reconstruction_loss']:.2f} + KL {t['kl_loss']:.2f}"

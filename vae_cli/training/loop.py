@@ -40,6 +40,7 @@ class TrainResult:
     already_finished: bool = False
     history: list[dict] = field(default_factory=list)  # one row per epoch, resumed ones included
     terms: str = ""  # the test loss's terms in words, as the kind names them
+    chosen: bool = True  # the kept epoch was chosen on the validation split (early stopping), not simply the last
 
 
 class RunLoop:
@@ -193,6 +194,7 @@ class RunLoop:
             resumed_at,
             history=list(rows),
             terms=terms,
+            chosen=early and stopper.best_weights is not None,
         )
 
     def _stopped(self, stop: Exception) -> None:
