@@ -39,6 +39,7 @@ def test_a_code_that_copies_the_factors_scores_one():
     gap = mig(codes[:, [3, 0, 4, 2, 1]], factors, NAMES)  # the order of the dimensions does not matter
     assert gap.score == pytest.approx(1.0, abs=0.01)
     assert gap.most_informed()[0].startswith("x ") and gap.most_informed()[1].startswith("shape ")
+    assert gap.most_informed(np.array([True, False, True, True, True]))[:2] == [gap.most_informed()[0], "inactive"]
     assert gap.samples == 10_000 and gap.bins == BINS
 
 
@@ -46,6 +47,9 @@ def test_noise_scores_near_zero():
     gap = mig(np.random.default_rng(2).normal(size=(10_000, 10)), factor_draws(SMALL), NAMES)
     assert 0 <= gap.score < 0.01
     assert gap.most_informed() == ["none"] * 10
+    quiet = np.ones(10, bool)
+    quiet[3] = False
+    assert gap.most_informed(quiet) == ["none"] * 3 + ["inactive"] + ["none"] * 6
 
 
 def test_a_factor_split_over_two_dimensions_has_no_gap():

@@ -185,10 +185,12 @@ def _factor_held(view: RunView, codec: Codec, test: Split) -> list[str] | None:
     (and where the codes are not finite)."""
     if test.factors is None:
         return None
+    from vae_cli.model.estimate import ACTIVE_THRESHOLD
     from vae_cli.runs.disentanglement import SAMPLES, mig, unscorable
 
     names = view.load(("test",)).factor_names  # the data source's own, not what run.json says
     codes = codec.encode(test.images[:SAMPLES], test.labels[:SAMPLES])
     if not names or unscorable(codes):
         return None
-    return mig(codes, test.factors[:SAMPLES], names).most_informed()
+    active = codes.astype(np.float64).var(axis=0) > ACTIVE_THRESHOLD  # as evaluate counts active units
+    return mig(codes, test.factors[:SAMPLES], names).most_informed(active)

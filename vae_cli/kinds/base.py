@@ -51,8 +51,9 @@ class ModelKind:
     def score_name(self, objective: Objective, beta: float) -> str:
         return objective.score_name(beta)
 
-    def evaluation_batch(self, train: Any, batch: int) -> int:
-        """The batch size that validation and test losses are computed in (``batch``: the pipeline's own)."""
+    def evaluation_batch(self, train: Any, batch: int, images: int) -> int:
+        """The batch size that validation and test losses of ``images`` images are computed in (``batch``: the
+        pipeline's own)."""
         return batch
 
     def score_terms(self, row: dict, beta: float, prefix: str = "val_") -> str:

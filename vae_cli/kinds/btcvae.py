@@ -66,9 +66,11 @@ class BetaTCVAE(VAE):
         terms += f" + KL {column(row, f'{prefix}kl_loss'):.2f}"
         return terms + (f"{_tc_weight(beta)} {column(row, f'{prefix}{TC_LOSS}'):.2f}" if beta != 1 else "")
 
-    def evaluation_batch(self, train: Any, batch: int) -> int:
-        # The estimate depends on the batch's size: validation is scored as training is, within the same memory cap.
-        return train.batch_size
+    def evaluation_batch(self, train: Any, batch: int, images: int) -> int:
+        # The estimate depends on the batch's size: validation is scored in batches of at most the training size
+        # (the memory cap holds), split evenly so that no last batch of a few images skews it.
+        batches = max(1, math.ceil(images / train.batch_size))
+        return max(1, math.ceil(images / batches))
 
     def assemble(self, encoder: Any, decoder_logits: Any, loss: Any) -> Any:
         from vae_cli.model.total_correlation import assemble

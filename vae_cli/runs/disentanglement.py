@@ -60,11 +60,16 @@ class MutualInformationGap:
         """MI / H(factor): the share of each factor's entropy that each dimension holds."""
         return self.information / np.maximum(np.asarray(self.entropies)[:, None], 1e-12)
 
-    def most_informed(self) -> list[str]:
-        """For each latent dimension, the factor it holds the largest share of ("none" below ``NOTHING_HELD``)."""
+    def most_informed(self, active: np.ndarray | None = None) -> list[str]:
+        """For each latent dimension, the factor it holds the largest share of: "none" below ``NOTHING_HELD``,
+        "inactive" where ``active`` (a flag per dimension) says its code hardly moves, whatever its bins hold."""
         shares = self.normalized()
         return [
-            f"{self.factor_names[i]} {shares[i, d]:.2f}" if shares[i, d] >= NOTHING_HELD else "none"
+            "inactive"
+            if active is not None and not active[d]
+            else f"{self.factor_names[i]} {shares[i, d]:.2f}"
+            if shares[i, d] >= NOTHING_HELD
+            else "none"
             for d, i in enumerate(np.argmax(shares, axis=0))
         ]
 

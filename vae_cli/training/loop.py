@@ -105,7 +105,7 @@ class RunLoop:
     def _eval_ds(self, images: np.ndarray, labels: np.ndarray) -> object:
         from vae_cli.training.pipeline import EVAL_BATCH, eval_pipeline
 
-        batch = kind_of(self.cfg.model).evaluation_batch(self.cfg.train, EVAL_BATCH)
+        batch = kind_of(self.cfg.model).evaluation_batch(self.cfg.train, EVAL_BATCH, len(images))
         return eval_pipeline(images, batch, labels=labels if self.classes else None, classes=self.classes)
 
     def train(self, verbose: int) -> TrainResult:
