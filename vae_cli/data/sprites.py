@@ -8,9 +8,9 @@ factors, so the same version renders the same bytes on every machine.
 The grid is split by one fixed permutation (``SPLIT_SEED``), the same for every run:
 the first ``TEST_IMAGES`` are the test set, the next ``data.validation_size`` the
 validation split (at most a quarter of the training images), and the rest, in that
-order, the training images, of which ``data.limit`` takes the first N. Only the images of the splits asked for are
-rendered, so a figure command never renders the training set, and the training set
-is capped at ``MAX_RENDERED_IMAGES`` (``data.limit`` chooses fewer).
+order, the training images, of which ``data.limit`` takes the first N. Only the
+images of the splits asked for are rendered, so a figure command never renders the
+training set, and the training set is capped at ``MAX_RENDERED_IMAGES``.
 The shape is each image's class; all five factors, as indices into their value
 lists, are each image's row of the factor table.
 """
@@ -41,6 +41,7 @@ RADIUS = 12.0  # pixels from the centre to the unit outline at scale 1; no shape
 FIRST_POSITION = 16  # x and y of a shape's centre run over 16 .. 47 pixels, one pixel a step
 SPLIT_SEED = 0
 TEST_IMAGES = 10_000
+PATCH = 32  # each shape is drawn on a 32x32 patch centred on its position; nothing reaches the patch's edge
 
 
 def parameters() -> dict:
@@ -62,18 +63,6 @@ def parameters() -> dict:
 def factors_of(indices: np.ndarray) -> np.ndarray:
     """The factor table (N, 5) of grid indices: shape, scale, orientation, x, y, as indices into their values."""
     return np.stack(np.unravel_index(np.asarray(indices, dtype=np.int64), FACTOR_SIZES), axis=1)
-
-
-def _inside(shape: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Whether the point (u, v) of the unit frame (v up) lies inside each image's shape."""
-    square = np.maximum(np.abs(u), np.abs(v)) <= 0.8
-    ellipse = u**2 + (v / 0.5) ** 2 <= 1.0
-    hu, hv = u / 0.9, v / 0.9 + 0.1  # the heart curve (x^2 + y^2 - 1)^3 <= x^2 y^3, centred on its area
-    heart = (hu**2 + hv**2 - 1.0) ** 3 - hu**2 * hv**3 <= 0.0
-    return np.select([shape == 0, shape == 1], [square, ellipse], heart)
-
-
-PATCH = 32  # each shape is drawn on a 32x32 patch centred on its position; nothing reaches the patch's edge
 
 
 @functools.cache

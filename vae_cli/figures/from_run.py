@@ -199,7 +199,7 @@ def information_matrix(view: RunView, evaluation: Evaluation, out: Path | None =
         return []
     other = evaluation.binarize != evaluation.trained_with_binarize and evaluation.binarize
     name = "mig" + suffix(other) + ".png"
-    gaps = ", ".join(f"{name} {value:.2f}" for name, value in zip(gap.factor_names, gap.per_factor, strict=True))
+    gaps = ", ".join(f"{factor} {value:.2f}" for factor, value in zip(gap.factor_names, gap.per_factor, strict=True))
     what = (
         f"mutual information gap {gap.score:.3f} over {gap.samples:,} test images, z_mean in {gap.bins} bins\n"
         f"gap per factor: {gaps}"
