@@ -6,6 +6,7 @@ import matplotlib.image as mpimg
 import pytest
 import yaml
 
+from vae_cli.cli import tables
 from vae_cli.cli.main import main
 from vae_cli.figures.compare import default_path, save_comparison
 from vae_cli.runs import catalog
@@ -128,8 +129,14 @@ def test_long_names_shorten_the_default_file_name(tmp_path):
 def test_list_text_and_empty_folder(capsys, runs, tmp_path):
     assert main(["list", "--output-dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["run", "b", "a"]
+    assert [line.split()[0] for line in lines[:3]] == ["run", "b", "a"]
     assert "141.00 (k=10)" in lines[1] and "beta_vae" in lines[1]
+    assert lines[3:] == [  # beta 4's score is not worse for being larger: the table says so
+        "best val loss is each run's own score, not comparable across them: "
+        "reconstruction + 4 x KL (1 run), -ELBO (1 run)"
+    ]
+    tables.print_runs([catalog.read_run(runs[0]), catalog.read_run(runs[0])])  # one score: nothing to say
+    assert len(capsys.readouterr().out.splitlines()) == 3
     assert main(["list", "--output-dir", str(tmp_path / "none")]) == 0
     assert "no runs under" in capsys.readouterr().out
     assert main(["list", "--output-dir", str(tmp_path / "none"), "--json"]) == 0

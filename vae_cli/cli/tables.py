@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +59,10 @@ def print_runs(runs: Sequence[Any]) -> None:
     ]
     for line in table(header, rows, [False] * 4 + [True] * 5):
         print(line)
+    names = Counter(r.score_name for r in runs if r.score_name)
+    if len(names) > 1:  # a beta-VAE's or a btcvae's score is larger by its weighting, not by a worse model
+        counts = ", ".join(f"{name} ({count} run{'s' * (count != 1)})" for name, count in names.items())
+        print(f"best val loss is each run's own score, not comparable across them: {counts}")
 
 
 def print_comparison(runs: Sequence[Any], differing: dict[str, list[Any]], figure: Any) -> None:
