@@ -26,6 +26,7 @@ import numpy as np
 
 from vae_cli.config import DataConfig
 from vae_cli.data.types import Data, Split
+from vae_cli.data.validation import MAX_FRACTION, held_out_count
 from vae_cli.errors import DataError
 from vae_cli.limits import MAX_RENDERED_IMAGES
 
@@ -112,7 +113,8 @@ def split_indices(validation_size: int, limit: int | None = None) -> dict[str, n
     """
     order = np.random.default_rng(SPLIT_SEED).permutation(GRID_IMAGES)
     pool = GRID_IMAGES - TEST_IMAGES
-    held = min(validation_size, max(1, pool // 5 if limit is None else min(limit, pool) // 4))
+    taken = pool if limit is None else min(limit, pool) * MAX_FRACTION // (MAX_FRACTION - 1)  # by both splits
+    held = held_out_count(taken, validation_size)
     return {
         "test": order[:TEST_IMAGES],
         "validation": order[TEST_IMAGES : TEST_IMAGES + held],
