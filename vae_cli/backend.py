@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from types import ModuleType
 
+IMPORT_SECONDS: list[float] = []  # how long this process's TensorFlow import took (training records it)
+
 
 def load() -> ModuleType:
     """Imports TensorFlow with its C++ start-up log silenced; returns the module.
@@ -20,11 +22,15 @@ def load() -> ModuleType:
 
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    import time
+
+    start = time.perf_counter()
     with quiet_stderr():
         import keras  # noqa: F401
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # probing devices (CUDA) logs too; keep it inside the silence
+    IMPORT_SECONDS.append(time.perf_counter() - start)
     return tf
 
 
@@ -35,11 +41,15 @@ def quiet_stderr() -> Iterator[None]:
     Python errors still surface: they are raised, not printed, and fd 2 is
     restored before they propagate.
     """
+    import sys
+
+    sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
         yield
     finally:
+        sys.stderr.flush()  # what Python buffered inside goes to /dev/null too
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)

@@ -172,7 +172,12 @@ def test_sample_writes_a_grid_that_the_reloaded_decoder_reproduces(capsys, train
     code, out, err = run(capsys, ["sample", "--grid", "15", "--run", str(trained), "--out", str(out_file)])
     assert code == 0, err
     assert out.strip() == str(out_file)
-    np.testing.assert_array_equal(mpimg.imread(out_file), mpimg.imread(trained / "grid.png"))
+    again, at_training = mpimg.imread(out_file), mpimg.imread(trained / "grid.png")
+    # Decoded by ONNX Runtime now, by Keras at training: float32 sums in another order, so a pixel
+    # on the edge of an 8-bit level may land one level away; nothing more.
+    assert again.shape == at_training.shape
+    assert np.abs(again - at_training).max() <= 1 / 255 + 1e-6
+    assert np.mean(again != at_training) < 1e-3
 
 
 def test_sample_default_out_is_in_the_run_folder(capsys, trained):

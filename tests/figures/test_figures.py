@@ -305,7 +305,7 @@ def test_end_of_training_grid_varies_the_two_most_active_dimensions(run3, monkey
     monkeypatch.setattr(training_figures, "draw_manifold", lambda codec, grid, *a, **k: seen.update(grid=grid))
     monkeypatch.setattr(training_figures, "progress_gif", lambda run_dir: None)
     history = {"epoch": [1], "objective": [1.0], "reconstruction_loss": [1.0], "kl_loss": [0.0]}
-    codec = Codec(view.encoder, view.decoder, view.kind)
+    codec = Codec(view, view.kind)
     shown = training_figures.TestImages("x", test.images, test.labels, view.class_names)
     training_figures.save_final_figures(tmp_path, codec, history, 1.0, shown, training_figures.BestEpoch(1))
     variance = latents.encode_means(view.encoder, test.images).var(axis=0)
@@ -409,8 +409,8 @@ def test_figures_of_large_images_are_refused_before_decoding(draw, flag):
             raise AssertionError(f"{name} was used before the size check")
 
     decoder = SimpleNamespace(output=SimpleNamespace(shape=(None, 512, 512, 3)))
-    view = SimpleNamespace(decoder=decoder, cfg=SimpleNamespace(model=SimpleNamespace(latent_dim=16)))
-    view.split = view.encoder = Untouchable()
+    view = SimpleNamespace(figure_decoder=decoder, cfg=SimpleNamespace(model=SimpleNamespace(latent_dim=16)))
+    view.split = view.figure_encoder = view.encoder = view.decoder = Untouchable()
     with pytest.raises(RequestError) as raised:
         draw(view)
     text = error_text(raised.value)

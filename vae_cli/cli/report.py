@@ -26,7 +26,7 @@ _FIXES = {
     "start_again": "; {first}start it again with `vae train --config {path}`",
     "fresh_process": "; run `vae train` in a fresh process",
     "resume": "; {first}continue with: vae train --resume {path}",
-    "onnx": '; install them with: pip install "vae-cli[onnx]", or pick another --format',
+    "onnx": "; vae installs both: reinstall it (pip install --force-reinstall vae-cli), or pick another --format",
     "install_tsne": '; install it with: pip install "vae-cli[tsne]", or use --method pca',
     "space_file": "; pass an existing file or a built-in space's name to --space (`vae configs` lists them)",
     "tune_first": "; start a study with `vae tune --config FILE --space FILE --trials N`, or pass --study/--storage",

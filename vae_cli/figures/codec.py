@@ -19,10 +19,22 @@ from vae_cli.kinds import ModelKind
 
 
 class Codec:
-    """Encodes images to codes and decodes codes to images, handing a cvae its labels."""
+    """Encodes images to codes and decodes codes to images, handing a cvae its labels.
 
-    def __init__(self, encoder: Any, decoder: Any, kind: ModelKind, classes: int = 0) -> None:
-        self.encoder, self.decoder, self.kind, self.classes = encoder, decoder, kind, classes
+    ``models`` has an ``encoder`` and a ``decoder``, each read when first used: a figure that only
+    decodes never loads the encoder.
+    """
+
+    def __init__(self, models: Any, kind: ModelKind, classes: int = 0) -> None:
+        self.models, self.kind, self.classes = models, kind, classes
+
+    @property
+    def encoder(self) -> Any:
+        return self.models.encoder
+
+    @property
+    def decoder(self) -> Any:
+        return self.models.decoder
 
     @property
     def conditional(self) -> bool:

@@ -27,8 +27,6 @@ def batched(model: Any, inputs: np.ndarray, batch_size: int = 2048) -> Any:
     A direct call rather than ``predict``: ``predict`` traces a graph first, which
     costs more than the whole figure's arithmetic (about a second here).
     """
-    import keras
-
     many = isinstance(inputs, list)  # a conditional model's [images or z, one-hot labels]
     parts = [np.asarray(a, dtype="float32") for a in (inputs if many else [inputs])]
 
@@ -38,8 +36,8 @@ def batched(model: Any, inputs: np.ndarray, batch_size: int = 2048) -> Any:
 
     outputs = [model(chunk(i), training=False) for i in range(0, len(parts[0]), batch_size)]
     if isinstance(outputs[0], (list, tuple)):
-        return [np.concatenate([keras.ops.convert_to_numpy(o[k]) for o in outputs]) for k in range(len(outputs[0]))]
-    return np.concatenate([keras.ops.convert_to_numpy(o) for o in outputs])
+        return [np.concatenate([np.asarray(o[k]) for o in outputs]) for k in range(len(outputs[0]))]
+    return np.concatenate([np.asarray(o) for o in outputs])
 
 
 # ----------------------------------------------------------------- latent grids

@@ -25,7 +25,7 @@ def title(view: RunView, what: str) -> str:
 
 def codec_of(view: RunView) -> Codec:
     """The run's models behind one interface for its kind (vae, ae or cvae)."""
-    return Codec(view.encoder, view.decoder, view.kind, len(view.class_names))
+    return Codec(view.figure_models, view.kind, len(view.class_names))
 
 
 def out_path(view: RunView, out: Path | None, name: str) -> Path:
@@ -43,7 +43,7 @@ def check_size(view: RunView, parameter: str, value: int, images: int, least: in
     is decoded (the command line's flags refuse these too; the Python API comes here directly)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         raise RequestError(parameter, value, f": must be a whole number of at least {least}")
-    h, w, c = view.decoder.output.shape[1:]
+    h, w, c = view.figure_decoder.output.shape[1:]
     values = images * h * w * c
     if values > MAX_FIGURE_PIXELS:
         raise RequestError(

@@ -72,7 +72,7 @@ def interpolate(
     An image not given is chosen so that the line shows a change (``latents.distant_pair``).
     A cvae's class weights move from one image's class to the other's, along with z.
     """
-    scale = _gif_scale(view.decoder.output.shape[1:3])
+    scale = _gif_scale(view.figure_decoder.output.shape[1:3])
     check_size(view, "steps", steps, steps + 2 + 2 * steps * scale**2, least=2)  # the strip, then the GIF's frames
     test = view.split("test")
     codec = codec_of(view)

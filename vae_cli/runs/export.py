@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 
 from vae_cli import backend
-from vae_cli.errors import Fix, RunError
 from vae_cli.names import DECODER, ENCODER, EXPORT_FORMATS
 from vae_cli.runs.atomic import atomic_write
 from vae_cli.runs.folder import writable_subfolder
+from vae_cli.runs.inference import as_list, check_inputs
 from vae_cli.runs.lock import RunLock
+from vae_cli.runs.onnx_model import OnnxModel, converter_version, write_onnx
 from vae_cli.runs.view import RunView
 
 EXPORT = "export"  # the run folder's sub-folder
@@ -41,7 +42,6 @@ RUNTIMES = {
     "tflite": "tf.lite.Interpreter",
     "onnx": "onnxruntime",
 }
-CHECK_INPUTS = 8  # images (encoder) or latent points (decoder) compared per file
 TOLERANCE = 1e-4  # float32 through another runtime: 1e-7 to 1e-5 seen (docs/guides/export.md); more: a wrong graph
 
 
@@ -67,7 +67,7 @@ def export_run(
     """
     formats = list(dict.fromkeys(formats))  # a repeated format is written once
     if "onnx" in formats:
-        onnx_converter_version()  # a missing converter stops before anything is written
+        converter_version()  # a missing converter stops before anything is written
     folder = writable_subfolder(view.dir, EXPORT)
     folder.mkdir(exist_ok=True)
     with RunLock(folder, on_wait) as lock:
@@ -110,37 +110,8 @@ def _naming(path: Path) -> Iterator[None]:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
 
 
-def check_inputs(model: Any, name: str, rng: np.random.Generator) -> list[np.ndarray]:
-    """One array per model input: uniform images (encoder) or z ~ N(0, I) (decoder), then, for a
-    conditional model's second input, one-hot labels cycling through the classes."""
-    first, *rest = model.inputs
-    shape = (CHECK_INPUTS, *first.shape[1:])
-    arrays = [rng.random(shape) if name == ENCODER else rng.standard_normal(shape)]
-    for extra in rest:
-        classes = int(extra.shape[-1])
-        arrays.append(np.eye(classes)[np.arange(CHECK_INPUTS) % classes])
-    return [a.astype("float32") for a in arrays]
-
-
 def _input_name(tensor: Any) -> str:
     return str(tensor.name).partition(":")[0]
-
-
-def as_list(outputs: Any) -> list[np.ndarray]:
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return [np.asarray(o) for o in outputs]
-
-
-def onnx_converter_version() -> str:
-    """tf2onnx's version; a ``RunError`` naming the extra to install when it or onnxruntime is absent."""
-    try:
-        import onnxruntime  # noqa: F401
-        import tf2onnx
-    except ImportError as exc:
-        raise RunError(
-            f"ONNX export needs tf2onnx and onnxruntime ({exc.name} is not installed)", Fix("onnx")
-        ) from None
-    return tf2onnx.__version__
 
 
 @contextlib.contextmanager
@@ -197,43 +168,6 @@ def _write_tflite(model, path):
     atomic_write(path, lambda tmp: model.export(tmp, format="litert", verbose=False))
 
 
-def _write_onnx(model, path):
-    import tensorflow as tf
-
-    def write(tmp):
-        try:
-            model.export(tmp, format="onnx", verbose=False)
-        except Exception as exc:  # tf2onnx raises many kinds for a TensorFlow it does not support
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise RunError(
-                f"ONNX export failed: tf2onnx {onnx_converter_version()} could not convert this model under "
-                f"TensorFlow {tf.__version__} ({reason}); no maintained converter supports it yet, the other "
-                "formats are unaffected"
-            ) from None
-        name_onnx_outputs(tmp, list(model.output_names))
-
-    atomic_write(path, write)
-
-
-def name_onnx_outputs(path: str | Path, names: list[str]) -> None:
-    """Gives the ONNX graph's outputs the Keras model's output names (z_mean, z_log_var; x_prob) in place of
-    the converter's ``Identity:0``, ``Identity_1:0``, so a client asks for what it means."""
-    import onnx
-
-    proto = onnx.load(str(path))
-    graph = proto.graph
-    taken = {v for node in graph.node for v in (*node.input, *node.output)} | {i.name for i in graph.input}
-    for output, name in zip(graph.output, names, strict=True):
-        old = output.name
-        if old == name or name in taken:  # already so named, or the name is another value's: kept as is
-            continue
-        for node in graph.node:
-            node.output[:] = [name if v == old else v for v in node.output]
-            node.input[:] = [name if v == old else v for v in node.input]
-        output.name = name
-    onnx.save(proto, str(path))
-
-
 def _run_keras(path, x, names):
     import keras
 
@@ -260,13 +194,8 @@ def _run_tflite(path, x, names):
 
 
 def _run_onnx(path, x, names):
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    graph = [i.name for i in session.get_inputs()]
-    feed = dict(zip(names, x, strict=True)) if sorted(graph) == sorted(names) else dict(zip(graph, x, strict=True))
-    return session.run(None, feed)
+    return as_list(OnnxModel(path)(x))
 
 
-_WRITERS = {"keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite, "onnx": _write_onnx}
+_WRITERS = {"keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite, "onnx": write_onnx}
 _RUNNERS = {"keras": _run_keras, "savedmodel": _run_savedmodel, "tflite": _run_tflite, "onnx": _run_onnx}

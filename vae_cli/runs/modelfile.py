@@ -23,6 +23,9 @@ def save_model(model: Any, path: str | Path) -> Path:
 
 def load_model(path: str | Path) -> Any:
     """Loads a Keras model file with ``safe_mode=True``; any failure is a ``RunError``."""
+    from vae_cli import backend
+
+    backend.load()  # before Keras: TensorFlow's start-up log kept off stderr
     import keras
 
     import vae_cli.layers  # noqa: F401 - registers the custom layers for vae.h5

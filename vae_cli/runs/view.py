@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from vae_cli import backend
 from vae_cli.data.load import load_data
 from vae_cli.data.source import DataSource
 from vae_cli.data.types import Data, Split, prepare
 from vae_cli.defaults import OUTPUT_DIR
 from vae_cli.errors import RunError
 from vae_cli.kinds import ModelKind, kind_of
-from vae_cli.runs import folder, records
+from vae_cli.names import DECODER, ENCODER
+from vae_cli.runs import folder, inference, records
 from vae_cli.runs.modelfile import load_model
 from vae_cli.sources import SOURCES
 
@@ -35,7 +35,6 @@ class RunView:
         self.cfg = folder.read_config(self.dir)
         self.manifest = records.read_manifest(self.dir)
         self.data_dir = data_dir
-        backend.load()
 
     @property
     def kind(self) -> ModelKind:
@@ -48,6 +47,24 @@ class RunView:
     @cached_property
     def decoder(self) -> Any:
         return self._of_its_kind(load_model(self.dir / folder.DECODER), folder.DECODER)
+
+    @property
+    def figure_models(self) -> FigureModels:
+        return FigureModels(self)
+
+    @cached_property
+    def figure_encoder(self) -> Any:
+        """The encoder the figures use: the run's ONNX copy where one is current (no TensorFlow), else Keras's."""
+        return self._figure_model(ENCODER)
+
+    @cached_property
+    def figure_decoder(self) -> Any:
+        """The decoder the figures use: the run's ONNX copy where one is current (no TensorFlow), else Keras's."""
+        return self._figure_model(DECODER)
+
+    def _figure_model(self, name: str) -> Any:
+        copy = inference.copy_for(self.dir, name, self.manifest)
+        return getattr(self, name) if copy is None else self._of_its_kind(copy, f"{name}.h5")
 
     def _of_its_kind(self, model: Any, name: str) -> Any:
         """``model``, if it has the inputs and outputs of ``model.kind`` in config.yaml (which a user may edit)."""
@@ -105,3 +122,19 @@ class RunView:
             images = split.images[keep]
         factors = None if split.factors is None else split.factors[keep]
         return Split(prepare(images, self.cfg.data.binarize), split.labels[keep], factors=factors)
+
+
+class FigureModels:
+    """A run's ``encoder`` and ``decoder`` as the figures use them (``RunView.figure_encoder``), each loaded
+    when first asked for."""
+
+    def __init__(self, view: RunView) -> None:
+        self.view = view
+
+    @property
+    def encoder(self) -> Any:
+        return self.view.figure_encoder
+
+    @property
+    def decoder(self) -> Any:
+        return self.view.figure_decoder

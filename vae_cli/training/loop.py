@@ -21,6 +21,7 @@ from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, INTERRUPTED
 from vae_cli.training import checkpoint
 from vae_cli.training.checkpoint import Checkpoint
+from vae_cli.training.phases import PhaseClock
 
 SAMPLE_POINTS = 100  # latent points decoded after every epoch
 
@@ -86,7 +87,7 @@ class RunLoop:
             self.val_images[:SAMPLE_POINTS],
         )
         final = self.models.float32_copy
-        codec = Codec(final.encoder, final.decoder, kind, self.classes)
+        codec = Codec(final, kind, self.classes)
         frame = EpochFrame(samples, codec, f"{data.title} · latent {cfg.model.latent_dim}")
         self.publisher = Publisher(run_dir, manifest, self.models, (self.log, self.stopper), frame, self.first_epoch)
         # The hooks' callbacks after the log and early stopping, before the epoch is saved.
@@ -97,10 +98,14 @@ class RunLoop:
             # Before EpochEnd: the epoch's log is on disk before its checkpoint.
             self.publisher.board = Board(run_dir / FOLDER, train_cfg.beta, self.log, self.first_epoch)
             self.callbacks.append(self.publisher.board)
-        self.callbacks.append(cb.EpochEnd(self.publisher.on_epoch))
+        self.callbacks.append(cb.EpochEnd(self._on_epoch))
         if train_cfg.kl_warmup_epochs:
             steps = steps_per_epoch(len(data.train), train_cfg.batch_size)
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
+
+    def _on_epoch(self, epoch: int) -> None:
+        with self.clock.phase("epoch_saves"):
+            self.publisher.on_epoch(epoch)
 
     def _eval_ds(self, images: np.ndarray, labels: np.ndarray) -> object:
         from vae_cli.training.pipeline import EVAL_BATCH, eval_pipeline
@@ -108,12 +113,16 @@ class RunLoop:
         batch = kind_of(self.cfg.model).evaluation_batch(self.cfg.train, EVAL_BATCH, len(images))
         return eval_pipeline(images, batch, labels=labels if self.classes else None, classes=self.classes)
 
-    def train(self, verbose: int) -> TrainResult:
+    def train(self, verbose: int, clock: PhaseClock) -> TrainResult:
+        """Trains the remaining epochs, then ``finish``; ``clock`` times the phases besides the steps."""
         tf = backend.load()
         from vae_cli.training.callbacks import StopTraining
         from vae_cli.training.fitting import fit
+        from vae_cli.training.phases import StepPhases
         from vae_cli.training.pipeline import TrainingImages
 
+        self.clock = clock
+        self.callbacks.insert(0, StepPhases(clock))
         cfg, done = self.cfg, len(self.log.rows)
         self.val_ds = self._eval_ds(self.val_images, self.held_out.labels)
         try:
@@ -158,20 +167,28 @@ class RunLoop:
         else:
             final.vae.set_weights(self.models.training_copy.vae.get_weights())
             best_epoch = rows[-1]["epoch"]
+        clock = self.clock
         try:
-            test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
-            test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
+            with clock.phase("test_evaluation"):
+                test_ds = self.val_ds if self.data.validation is None else self._eval_ds(self.test_images, test_labels)
+                test = final.vae.evaluate(test_ds, verbose=0, return_dict=True)
             test = {k: float(test[k]) for k in [*KEYS[:3], *extra_columns()] if k in test}
-            self.publisher.publish()
-            self.publisher.record(len(rows))
-            save_final_figures(
-                self.dir,
-                self.publisher.frame.codec,
-                history_columns(rows, self.cfg.train.beta),
-                self.cfg.train.beta,
-                TestImages(self.data.title, self.test_images, test_labels, self.data.class_names),
-                BestEpoch(stopper.best_epoch or None, "its weights kept" if early else "the last epoch's weights kept"),
-            )
+            with clock.phase("final_models"):
+                self.publisher.publish()
+                self.publisher.record(len(rows))
+            with clock.phase("onnx_copies"):
+                self.publisher.publish_copies()
+            with clock.phase("figures"):
+                save_final_figures(
+                    self.dir,
+                    self.publisher.frame.codec,
+                    history_columns(rows, self.cfg.train.beta),
+                    self.cfg.train.beta,
+                    TestImages(self.data.title, self.test_images, test_labels, self.data.class_names),
+                    BestEpoch(
+                        stopper.best_epoch or None, "its weights kept" if early else "the last epoch's weights kept"
+                    ),
+                )
         except OSError as exc:
             self._save_failed(exc)
         manifest = self.publisher.manifest
@@ -181,6 +198,7 @@ class RunLoop:
             best_epoch=best_epoch,
             validation={k[4:]: v for k, v in _row(rows, best_epoch).items() if k.startswith("val_")},
             test=test | ({"negative_elbo": test["reconstruction_loss"] + test["kl_loss"]} if "kl_loss" in test else {}),
+            phases=clock.record() | _import_seconds(),
         )
         write_json(self.dir / folder.MANIFEST, manifest)
         seconds = [r["seconds"] for r in rows[resumed_at:]] or [r["seconds"] for r in rows]
@@ -228,6 +246,11 @@ class RunLoop:
             "nothing to resume",
             Fix("start_again", self.dir / folder.CONFIG, first=first),
         ) from None
+
+
+def _import_seconds() -> dict[str, float]:
+    """The TensorFlow import's seconds, for the first run this process trains (a study's later trials paid none)."""
+    return {"tensorflow_import": round(backend.IMPORT_SECONDS.pop(), 3)} if backend.IMPORT_SECONDS else {}
 
 
 def _row(rows: list[dict], epoch: int) -> dict:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from vae_cli.figures.codec import Codec
 from vae_cli.figures.training_figures import EpochSamples, epoch_samples_path, save_epoch_samples
-from vae_cli.runs import folder
+from vae_cli.names import DECODER, ENCODER
+from vae_cli.runs import folder, inference
 from vae_cli.runs.atomic import write_json, write_text
 from vae_cli.runs.modelfile import save_model
 from vae_cli.training import checkpoint
@@ -59,6 +60,14 @@ class Publisher:
         save_model(final.vae, self.dir / folder.VAE)
         for model, name in zip((final.encoder, final.decoder, final.vae), folder.KERAS_FILES, strict=True):
             save_model(model, self.dir / name)  # the native format beside the .h5 files
+
+    def publish_copies(self) -> None:
+        """The final encoder and decoder as ONNX copies, recorded in the manifest: the figure commands
+        decode with them without TensorFlow (``runs.inference``)."""
+        final = self.models.float32_copy
+        models = {ENCODER: final.encoder, DECODER: final.decoder}
+        sources = {ENCODER: self.dir / folder.ENCODER, DECODER: self.dir / folder.DECODER}
+        self.manifest[inference.RECORD] = inference.write_copies(self.dir, models, sources)
 
     def record(self, epochs_done: int) -> None:
         """The history and the manifest, counting ``epochs_done`` epochs."""

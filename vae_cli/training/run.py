@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vae_cli import __version__, kinds
 from vae_cli.config import Config, ModelConfig, dump_yaml
@@ -28,6 +29,7 @@ from vae_cli.sources import SOURCES
 from vae_cli.training import checkpoint, distribution
 from vae_cli.training.loop import RunLoop, TrainResult, stopped_by
 from vae_cli.training.manifest import new_manifest
+from vae_cli.training.phases import PhaseClock
 
 
 @dataclass
@@ -60,9 +62,11 @@ def settings_note(model: ModelConfig, image_shape: tuple[int, ...]) -> str | Non
 def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks | None = None) -> TrainResult:
     """Trains from a validated config into a new run folder. ``verbose`` as for ``fit``."""
     hooks = hooks or Hooks()
+    clock = PhaseClock()
     distribution.prepare_devices(cfg.train)
     # Everything that can fail on bad input happens before the run folder exists.
-    data = load_data(cfg.data, seed=cfg.train.seed)
+    with clock.phase("data"):
+        data = load_data(cfg.data, seed=cfg.train.seed)
     check_splits(data)
     check_buildable(cfg.model, data.image_shape)
     kinds.check_data(cfg.model, data.image_shape, data.class_names, data.source)
@@ -77,7 +81,9 @@ def start(cfg: Config, argv: Sequence[str] = (), verbose: int = 2, hooks: Hooks 
         write_json(run_dir / folder.MANIFEST, manifest)
         if hooks.on_folder:
             hooks.on_folder(run_dir)
-        return _recorded(run_dir, lambda: RunLoop(run_dir, cfg, data, manifest, None, hooks.callbacks).train(verbose))
+        return _recorded(
+            run_dir, clock, lambda: _trained(clock, verbose, run_dir, cfg, data, manifest, None, hooks.callbacks)
+        )
 
 
 def resume(
@@ -118,8 +124,10 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
     if cfg.output.tensorboard:
         folder.writable_subfolder(run_dir, folder.TENSORBOARD)
     lock.remove_stale_temporaries()
+    clock = PhaseClock()
     distribution.prepare_devices(cfg.train)
-    data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
+    with clock.phase("data"):
+        data = load_data(folder.data_config_for_run(cfg, manifest, data_dir), seed=cfg.train.seed)
     if data.checksum() != manifest["dataset"]["sha256"]:
         made_by = manifest.get("versions", {}).get("vae_cli", __version__)
         if made_by != __version__:  # the data may be the same files, split differently by that version
@@ -139,13 +147,16 @@ def _resume(run_dir: Path, lock: RunLock, data_dir: str | None, verbose: int, ho
     write_json(run_dir / folder.MANIFEST, manifest)
     if hooks.on_folder:
         hooks.on_folder(run_dir)
-    return _recorded(run_dir, lambda: RunLoop(run_dir, cfg, data, manifest, state, hooks.callbacks).train(verbose))
+    return _recorded(
+        run_dir, clock, lambda: _trained(clock, verbose, run_dir, cfg, data, manifest, state, hooks.callbacks)
+    )
 
 
-def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
+def _recorded(run_dir: Path, clock: PhaseClock, work: Callable[[], TrainResult]) -> TrainResult:
     """``work()``, with how it ended recorded in run.json if it did not record that itself: a signal
     that escaped the step-boundary handler becomes ``interrupted``, any other exception ``failed``
-    with its reason, and is raised on."""
+    with its reason, and is raised on. ``clock`` watches its phases for stalls meanwhile."""
+    clock.watch(run_dir)
     try:
         return work()
     except (KeyboardInterrupt, Terminated) as exc:
@@ -164,6 +175,15 @@ def _recorded(run_dir: Path, work: Callable[[], TrainResult]) -> TrainResult:
         if not folder.mark_ended(run_dir, FAILED, reason=" ".join(reason.split())[:500]):
             _unrecorded(exc)
         raise
+    finally:
+        clock.close()
+
+
+def _trained(clock: PhaseClock, verbose: int, *loop_args: Any) -> TrainResult:
+    """A ``RunLoop(*loop_args)`` built and trained, its phases timed by ``clock``."""
+    with clock.phase("models"):
+        loop = RunLoop(*loop_args)
+    return loop.train(verbose, clock)
 
 
 UNRECORDED = "its run.json could not be updated and still says running (vae list and vae show call the run stopped)"

@@ -69,7 +69,10 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vae_cli import backend
     from vae_cli.config import resolve_config
+
+    backend.load()  # before the training modules import Keras: quiet, and timed for run.json's phases
     from vae_cli.training import run as training
 
     if args.resume:

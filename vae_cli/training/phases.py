@@ -1,0 +1,101 @@
+"""Where a training process spends its time besides the training steps, recorded in run.json.
+
+Each phase (the TensorFlow import, the data, the models, the first step with its tracing,
+validation and the per-epoch saves summed over epochs, the test evaluation, the final
+models, their ONNX copies, the figures) is timed, and ``run.json`` gets the seconds under
+``phases``. A phase that passes ``STALL_SECONDS`` gets a stack dump of every thread in
+``RUN/stalls.txt``: ``faulthandler`` writes it from a thread of its own, so a phase stuck in
+TensorFlow's C++ code is caught too, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import keras
+
+STALL_SECONDS = 20.0  # no phase but the epochs takes this long on the shipped configs
+STALLS = "stalls.txt"  # the run folder's stack dumps of phases that passed STALL_SECONDS
+
+
+class PhaseClock:
+    """Seconds per named phase (repeated phases add up); stack dumps into a run folder once it is told one."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
+        self._dumps: IO[str] | None = None
+        self._path: Path | None = None
+
+    def watch(self, run_dir: Path) -> None:
+        """From now on, a phase that passes ``STALL_SECONDS`` dumps every thread's stack into ``run_dir``."""
+        self._path = run_dir / STALLS
+        self._dumps = open(run_dir / f".{STALLS}.tmp", "w", encoding="utf-8")  # noqa: SIM115 - faulthandler's
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        dumps = self._dumps
+        if dumps is not None:
+            written = dumps.tell()
+            faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=dumps)
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - start
+            if dumps is not None:
+                faulthandler.cancel_dump_traceback_later()
+                dumps.seek(0, 2)
+                if dumps.tell() > written:
+                    dumps.write(f"^ the stacks {STALL_SECONDS:g} s into phase {name!r}, which took {seconds:.1f} s\n\n")
+                    dumps.flush()
+            self.add(name, seconds)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def record(self) -> dict[str, float]:
+        """The phases so far and the whole time since the clock started, in seconds, for run.json."""
+        total = {"total": round(time.perf_counter() - self.started, 3)}
+        return {name: round(s, 3) for name, s in self.seconds.items()} | total
+
+    def close(self) -> None:
+        """Stops watching: ``stalls.txt`` is kept if a phase stalled, else nothing is left."""
+        if self._dumps is None or self._path is None:
+            return
+        self._dumps.close()
+        tmp, self._dumps = Path(self._dumps.name), None
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_size:
+                tmp.replace(self._path)
+            else:
+                tmp.unlink()
+
+
+class StepPhases(keras.callbacks.Callback):
+    """The phases inside ``fit``: its first step (tracing included), and validation summed over epochs."""
+
+    def __init__(self, clock: PhaseClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._begun: float | None = None
+        self._test_begun = 0.0
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._begun = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._begun is not None:
+            self.clock.add("first_step", time.perf_counter() - self._begun)
+            self._begun = None
+
+    def on_test_begin(self, logs: Any = None) -> None:
+        self._test_begun = time.perf_counter()
+
+    def on_test_end(self, logs: Any = None) -> None:
+        self.clock.add("validation", time.perf_counter() - self._test_begun)
