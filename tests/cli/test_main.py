@@ -137,6 +137,8 @@ def test_run_folder_contents(trained):
         "encoder.keras",
         "decoder.keras",
         "vae.keras",
+        "encoder.onnx",
+        "decoder.onnx",
         "tensorboard",
     } <= names
     assert sorted(p.name for p in (trained / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]

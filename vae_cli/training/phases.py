@@ -19,6 +19,8 @@ from typing import IO, Any
 
 import keras
 
+from vae_cli.runs.atomic import new_temporary
+
 STALL_SECONDS = 20.0  # no phase but the epochs takes this long on the shipped configs
 STALLS = "stalls.txt"  # the run folder's stack dumps of phases that passed STALL_SECONDS
 
@@ -35,7 +37,8 @@ class PhaseClock:
     def watch(self, run_dir: Path) -> None:
         """From now on, a phase that passes ``STALL_SECONDS`` dumps every thread's stack into ``run_dir``."""
         self._path = run_dir / STALLS
-        self._dumps = open(run_dir / f".{STALLS}.tmp", "w", encoding="utf-8")  # noqa: SIM115 - faulthandler's
+        # A new temporary file (never an existing one, never through a link), renamed into place if used.
+        self._dumps = open(new_temporary(self._path), "w", encoding="utf-8")  # noqa: SIM115 - faulthandler's
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
