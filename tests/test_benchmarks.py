@@ -135,3 +135,30 @@ def test_evaluation_baseline_runs_the_other_checkouts_vae_cli_even_from_this_one
         eval_costs.baseline_command(tmp_path) + ["evaluate", "--k", "3"], cwd=root, capture_output=True, text=True
     )
     assert out.returncode == 0 and out.stdout.strip() == "other checkout ['evaluate', '--k', '3']"
+
+
+def test_the_peer_recipe_is_pytorchs_example_network_on_all_60000_images():
+    import bench
+
+    from vae_cli.cli.options import set_override
+    from vae_cli.config import resolve_config
+    from vae_cli.model.build import build_models
+
+    cfg, _ = resolve_config(str(bench.SHIPPED), [set_override(item) for item in bench.PEER_RECIPE])
+    assert cfg.data.validation_size == 0 and cfg.train.early_stopping_patience is None
+    assert (cfg.train.batch_size, cfg.train.learning_rate, cfg.train.lr_schedule, cfg.train.epochs) == (
+        128,
+        1e-3,
+        "constant",
+        10,
+    )
+    models = build_models(cfg.model, (28, 28, 1), cfg.train, 0)
+    dense = [layer.units for layer in models.encoder.layers + models.decoder.layers if hasattr(layer, "units")]
+    assert dense == [400, 20, 20, 400, 784]  # 784-400-20 (mean and log-variance), mirrored, as the example
+
+
+def test_time_outside_the_epochs_counts_the_first_step_and_leaves_the_import_out():
+    import bench
+
+    run = {"wall": 100.0, "train": 80.0, "phases": {"tensorflow_import": 5.0, "first_step": 2.0}}
+    assert bench.outside_epochs(run) == pytest.approx(17.0)  # 100 - 5 - 80 + 2

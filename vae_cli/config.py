@@ -58,8 +58,9 @@ class DataConfig:
     )
     validation_size: int = _opt(
         5000,
-        min=1,
-        help="mnist, fashion_mnist, sprites: training images held out for validation (at most a fifth of them)",
+        min=0,
+        help="mnist, fashion_mnist, sprites: training images held out for validation (at most a fifth of them); "
+        "0: none, every training image trains, each epoch's val_ columns are the test set's, and no early stopping",
     )
     limit: int | None = _opt(min=1, help="use only the first N training images")
     binarize: Literal["none", "static", "dynamic"] = _opt(
@@ -255,6 +256,12 @@ def _check_together(cfg):
         raise ConfigError(f"data.image_size: must be [height, width], got {shown(data.image_size)}")
     if data.image_size is not None and math.prod(data.image_size) > limits.MAX_IMAGE_PIXELS:
         raise ConfigError(f"data.image_size: at most {limits.MAX_IMAGE_PIXELS:,} pixels, got {shown(data.image_size)}")
+    held_out = not SOURCES.get(data.dataset).user_images  # the user's own images split by validation_split
+    if data.validation_size == 0 and train.early_stopping_patience is not None and held_out:
+        raise ConfigError(
+            "train.early_stopping_patience: with data.validation_size 0 there is no validation split, and the test "
+            "set must choose nothing; set train.early_stopping_patience: null, or hold out validation images"
+        )
     if train.devices is not None and train.distribute == "none":
         raise ConfigError("train.devices: only used with train.distribute: mirrored")
     _check_devices(train.devices or [])

@@ -67,3 +67,28 @@ def test_npz_keeps_its_own_rule_recorded_the_same_way(tmp_path):
     assert load_data(DataConfig(dataset="npz", path=str(tmp_path / "both.npz"))).split_rule == (
         "validation and test: x_test"
     )
+
+
+def test_validation_size_0_trains_on_every_image_and_the_test_set_chooses_nothing(idx_dir):
+    data = load(idx_dir, validation_size=0)
+    assert data.validation is None and len(data.train) == 500 and data.held_out() is data.test
+    assert data.splits() == {"train": 500, "validation": 40, "test": 40}
+    assert data.split_rule.startswith("no validation split (data.validation_size 0): every training image trains")
+    assert held_out_count(60000, 0) == 0
+
+
+def test_validation_size_0_refuses_early_stopping_in_one_line():
+    from vae_cli.config import resolve_config
+    from vae_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="with data.validation_size 0 there is no validation split, and the test set"):
+        resolve_config("mnist", [("data.validation_size", 0)])
+    cfg, _ = resolve_config("mnist", [("data.validation_size", 0), ("train.early_stopping_patience", None)])
+    assert cfg.data.validation_size == 0 and cfg.train.early_stopping_patience is None
+
+
+def test_sprites_with_validation_size_0_hold_nothing_out():
+    from vae_cli.data.sprites import SPRITES
+
+    data = SPRITES.load(DataConfig(dataset="sprites", validation_size=0, limit=64))
+    assert data.validation is None and len(data.train) == 64 and data.held_out() is data.test

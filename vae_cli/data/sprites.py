@@ -140,7 +140,7 @@ class Sprites:
 
     def load(self, data_cfg: DataConfig, splits: tuple[str, ...] = ("train", "test"), seed: int = 0) -> Data:
         indices = split_indices(data_cfg.validation_size, data_cfg.limit)
-        train = indices["train"]
+        train, held = indices["train"], len(indices["validation"])
         if "train" in splits and len(train) > MAX_RENDERED_IMAGES:
             raise DataError(
                 f"data.dataset sprites holds its training images in memory, 4 KiB each, and {len(train):,} "
@@ -155,7 +155,7 @@ class Sprites:
             _split(indices["test"] if "test" in splits else empty),
             f"rendered (sprites version {VERSION})",
             (SIZE, SIZE, 1),
-            validation=_split(indices["validation"] if "train" in splits else empty),
+            validation=_split(indices["validation"] if "train" in splits else empty) if held else None,
             split_rule=(
                 f"test: {TEST_IMAGES:,} images of the {GRID_IMAGES:,}-image grid, validation: the next "
                 f"{len(indices['validation']):,}, training: the next {len(train):,}, in the order of a permutation "

@@ -16,12 +16,22 @@ MAX_FRACTION = 5  # hold out at most a fifth of the training images (tiny sets a
 
 
 def held_out_count(train_size: int, size: int) -> int:
-    return max(1, min(size, train_size // MAX_FRACTION))
+    """Images held out of ``train_size`` when ``size`` are asked: at least one, at most a fifth; none for 0."""
+    return 0 if size == 0 else max(1, min(size, train_size // MAX_FRACTION))
+
+
+NO_VALIDATION = (
+    "no validation split (data.validation_size 0): every training image trains; each epoch's val_ columns are "
+    "the test set's, which chooses nothing (no early stopping)"
+)
 
 
 def hold_out(data: Data, size: int, seed: int) -> Data:
     """``data`` with ``size`` of its training images (at most a fifth), drawn with ``seed``, as its validation split."""
     count = len(data.train)
+    if size == 0:
+        data.split_rule = NO_VALIDATION
+        return data
     if count < 2:
         return data
     held = held_out_count(count, size)
