@@ -118,7 +118,7 @@ def test_a_changed_model_file_or_record_means_keras(run_dir, tmp_path):
     shutil.copytree(run_dir, copy)
     assert isinstance(RunView(copy).figure_decoder, OnnxModel)
     manifest = json.loads((copy / "run.json").read_text())
-    manifest[inference.RECORD]["decoder.onnx"] = "0" * 64  # as after decoder.h5 is rewritten
+    manifest[inference.RECORD]["decoder.onnx"]["source_sha256"] = "0" * 64  # as after decoder.h5 is rewritten
     (copy / "run.json").write_text(json.dumps(manifest))
     view = RunView(copy)
     assert not isinstance(view.figure_decoder, OnnxModel) and isinstance(view.figure_encoder, OnnxModel)
@@ -130,6 +130,10 @@ def test_a_damaged_copy_means_keras_and_the_figure_is_still_drawn(run_dir, tmp_p
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     (copy / "decoder.onnx").write_bytes(b"not an onnx file")
+    assert not isinstance(RunView(copy).figure_decoder, OnnxModel)
+    manifest = json.loads((copy / "run.json").read_text())
+    manifest[inference.RECORD]["decoder.onnx"]["sha256"] = inference.sha256_of(copy / "decoder.onnx")
+    (copy / "run.json").write_text(json.dumps(manifest))  # recorded as it now is: ONNX Runtime refuses it
     assert not isinstance(RunView(copy).figure_decoder, OnnxModel)
     assert main(["sample", "--grid", "3", "--run", str(copy)]) == 0
     assert (copy / "grid.png").is_file()
@@ -176,3 +180,24 @@ def test_a_model_the_converter_cannot_handle_keeps_its_keras_figures(data_dir, t
     view = RunView(run)
     assert isinstance(view.figure_decoder, OnnxModel) and not isinstance(view.figure_encoder, OnnxModel)
     assert main(["plot-latent", "--run", str(run)]) == 0 and (run / "latent.png").is_file()
+
+
+def test_a_replaced_copy_is_not_used_even_if_it_is_a_valid_model(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    shutil.copy(copy / "encoder.onnx", copy / "decoder.onnx")  # a valid ONNX model, not the recorded one
+    assert not isinstance(RunView(copy).figure_decoder, OnnxModel)
+
+
+@pytest.mark.parametrize("record", [None, "text", [], {"decoder.onnx": "abc"}, {"decoder.onnx": {"sha256": 1}}])
+def test_a_damaged_record_means_keras(run_dir, tmp_path, record):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    manifest = json.loads((copy / "run.json").read_text())
+    manifest[inference.RECORD] = record
+    (copy / "run.json").write_text(json.dumps(manifest))
+    assert not isinstance(RunView(copy).figure_decoder, OnnxModel)

@@ -3,10 +3,10 @@
 Importing TensorFlow takes 4 to 6 s on a laptop CPU; a figure's decoding takes milliseconds.
 So when a run finishes, its float32 encoder and decoder are also written as ONNX
 (``encoder.onnx``, ``decoder.onnx``), each checked against the Keras model on a few inputs,
-and run.json records under ``inference`` the sha256 of the ``.h5`` file each one copies. A
-figure command uses a copy only while that ``.h5`` file is unchanged; otherwise (a run still
-training or stopped early, a copy that failed its check, an older run, ONNX Runtime absent)
-it loads the Keras model. Evaluation, export and training always use Keras.
+and run.json records under ``inference`` the sha256 of each copy and of the ``.h5`` file it
+copies. A figure command uses a copy only while both files are as recorded; otherwise (a run
+still training or stopped early, a copy that failed its check or was replaced, an older run,
+ONNX Runtime absent) it loads the Keras model. Evaluation, export and training always use Keras.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from vae_cli.names import DECODER, ENCODER
 from vae_cli.runs.onnx_model import OnnxModel
 
-RECORD = "inference"  # run.json's key: {copy's file name: sha256 of the .h5 file it copies}
+RECORD = "inference"  # run.json's key: {copy's file name: {"sha256": the copy's, "source_sha256": its .h5 file's}}
 COPIES = {ENCODER: "encoder.onnx", DECODER: "decoder.onnx"}
 TOLERANCE = 1e-5  # float32 through ONNX Runtime: 1e-7 to 1e-6 seen; more means the copy computes something else
 CHECK_POINTS = 8  # inputs each copy is checked on when written
@@ -62,7 +62,7 @@ def write_copies(run_dir: Path, models: dict[str, Any], sources: dict[str, Path]
         except Exception:  # no converter, one that fails this model (gelu's Erfc), or a graph the runtime refuses
             agrees = False
         if agrees:
-            record[COPIES[name]] = sha256_of(sources[name])
+            record[COPIES[name]] = {"sha256": sha256_of(path), "source_sha256": sha256_of(sources[name])}
         elif path.exists():
             path.unlink()
     return record
@@ -72,13 +72,15 @@ def copy_for(run_dir: Path, name: str, manifest: dict) -> OnnxModel | None:
     """The ONNX copy of the run's ``name`` model, if one was recorded for the ``.h5`` file as it is now."""
     if os.environ.get(KERAS_ONLY) == "keras":
         return None
-    recorded = (manifest.get(RECORD) or {}).get(COPIES[name])
+    records = manifest.get(RECORD)
+    recorded = records.get(COPIES[name]) if isinstance(records, dict) else None
     path, source = run_dir / COPIES[name], run_dir / f"{name}.h5"
-    if not isinstance(recorded, str) or not path.is_file() or not source.is_file():
+    if not isinstance(recorded, dict) or not path.is_file() or not source.is_file():
         return None
     try:
-        return OnnxModel(path) if sha256_of(source) == recorded else None
-    except Exception:  # no ONNX Runtime, or a damaged copy (it raises kinds of its own): Keras instead
+        as_recorded = sha256_of(path) == recorded.get("sha256") and sha256_of(source) == recorded.get("source_sha256")
+        return OnnxModel(path) if as_recorded else None
+    except Exception:  # unreadable files, no ONNX Runtime, a damaged copy (it raises kinds of its own): Keras
         return None
 
 
