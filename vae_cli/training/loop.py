@@ -104,8 +104,11 @@ class RunLoop:
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
 
     def _on_epoch(self, epoch: int) -> None:
+        from vae_cli.training.phases import AFTER_EPOCH
+
         with self.clock.phase("epoch_saves"):
             self.publisher.on_epoch(epoch)
+        self.clock.begin(AFTER_EPOCH)  # ended by the next epoch's first step, or once fit has returned
 
     def _eval_ds(self, images: np.ndarray, labels: np.ndarray) -> object:
         from vae_cli.training.pipeline import EVAL_BATCH, eval_pipeline
@@ -148,6 +151,7 @@ class RunLoop:
             ) from None
         finally:
             self.stop_signals.restore()
+            clock.end()
         return self.finish(done)
 
     def finish(self, resumed_at: int) -> TrainResult:

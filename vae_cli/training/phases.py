@@ -33,6 +33,7 @@ class PhaseClock:
         self.started = time.perf_counter()
         self._dumps: IO[str] | None = None
         self._path: Path | None = None
+        self.open: tuple[str, float, int] | None = None  # the phase begun and not yet ended
 
     def watch(self, run_dir: Path) -> None:
         """From now on, a phase that passes ``STALL_SECONDS`` dumps every thread's stack into ``run_dir``."""
@@ -42,22 +43,35 @@ class PhaseClock:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        dumps = self._dumps
-        if dumps is not None:
-            written = dumps.tell()
-            faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=dumps)
+        self.begin(name)
         try:
             yield
         finally:
-            seconds = time.perf_counter() - start
-            if dumps is not None:
-                faulthandler.cancel_dump_traceback_later()
-                dumps.seek(0, 2)
-                if dumps.tell() > written:
-                    dumps.write(f"^ the stacks {STALL_SECONDS:g} s into phase {name!r}, which took {seconds:.1f} s\n\n")
-                    dumps.flush()
-            self.add(name, seconds)
+            self.end()
+
+    def begin(self, name: str) -> None:
+        """Starts phase ``name`` (ending one still open): for a phase that starts in one callback and ends in
+        another, such as the time from an epoch's saves to the next epoch's first step or to ``fit``'s return."""
+        self.end()
+        self.open = (name, time.perf_counter(), self._dumps.tell() if self._dumps is not None else 0)
+        if self._dumps is not None:
+            faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=self._dumps)
+
+    def end(self) -> None:
+        """Ends the open phase, if any, adding its seconds; a stack dump it caused is labelled with it."""
+        if self.open is None:
+            return
+        name, start, written = self.open
+        self.open = None
+        seconds = time.perf_counter() - start
+        dumps = self._dumps
+        if dumps is not None:
+            faulthandler.cancel_dump_traceback_later()
+            dumps.seek(0, 2)
+            if dumps.tell() > written:
+                dumps.write(f"^ the stacks {STALL_SECONDS:g} s into phase {name!r}, which took {seconds:.1f} s\n\n")
+                dumps.flush()
+        self.add(name, seconds)
 
     def add(self, name: str, seconds: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
@@ -68,7 +82,8 @@ class PhaseClock:
         return {name: round(s, 3) for name, s in self.seconds.items()} | total
 
     def close(self) -> None:
-        """Stops watching: ``stalls.txt`` is kept if a phase stalled, else nothing is left."""
+        """Ends the open phase and stops watching: ``stalls.txt`` is kept if a phase stalled, else nothing is left."""
+        self.end()
         if self._dumps is None or self._path is None:
             return
         self._dumps.close()
@@ -80,8 +95,12 @@ class PhaseClock:
                 tmp.unlink()
 
 
+AFTER_EPOCH = "after_epochs"  # from an epoch's saves to the next epoch's first step, or to fit's return
+
+
 class StepPhases(keras.callbacks.Callback):
-    """The phases inside ``fit``: its first step (tracing included), and validation summed over epochs."""
+    """The phases inside ``fit``: its first step (tracing included), validation summed over epochs, and
+    ``AFTER_EPOCH``, which the run's loop begins after each epoch's saves."""
 
     def __init__(self, clock: PhaseClock) -> None:
         super().__init__()
@@ -91,6 +110,10 @@ class StepPhases(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._begun = time.perf_counter()
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        if self.clock.open is not None and self.clock.open[0] == AFTER_EPOCH:
+            self.clock.end()
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         if self._begun is not None:
