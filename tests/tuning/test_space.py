@@ -88,6 +88,14 @@ def assert_one_line(code, err, message, expected_code=2):
         ({"sampler": {"tpe": {"sed": 1}}, "space": GOOD}, "sampler tpe: "),
         ({"heartbeat_interval": 0, "space": GOOD}, "heartbeat_interval: must be a whole number of seconds >= 1"),
         ({"heartbeat_interval": 10, "grace_period": 10, "space": GOOD}, "grace_period: must be longer"),
+        (
+            {"space": {"data.validation_size": {"choice": [0, 5000]}}},
+            "data.validation_size: 0 leaves no validation split, so that trial would be judged on the test set",
+        ),
+        (
+            {"space": {"data.validation_size": {"int": [0, 100]}}},
+            "data.validation_size: 0 leaves no validation split, so that trial would be judged on the test set",
+        ),
     ],
 )
 def test_bad_space_files_are_one_line_config_errors(capsys, tmp_path, space, message):
@@ -211,3 +219,13 @@ def test_a_timeout_starts_no_trial_after_it_and_says_how_to_continue(capsys, tmp
 def test_pruner_settings_at_optunas_bounds_are_taken(pruner):
     space = parse_space({"pruner": pruner, "space": GOOD}, load_config(None), "s.yaml")
     assert space.make_pruner(load_config(None)) is not None
+
+
+def test_a_study_on_a_config_without_a_validation_split_is_refused(capsys, tmp_path):
+    path = write_space(tmp_path, {"space": GOOD})
+    code, _, err = tune(
+        capsys, tmp_path, "--space", str(path), "--trials", "2", "--set", "data.validation_size=0",
+        "--set", "train.early_stopping_patience=null",
+    )  # fmt: skip
+    assert_one_line(code, err, "data.validation_size 0 leaves no validation split, so the trials would be judged")
+    assert not (tmp_path / "out").exists()
