@@ -11,6 +11,7 @@ import tensorflow as tf
 from vae_cli.names import LABEL
 
 EVAL_BATCH = 500  # inference only: large batches are cheaper and need no tuning
+PREFETCH = 2  # batches made ahead of the step: the next batch's gather and cast take well under a step
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,12 @@ def train_pipeline(train: TrainingImages, batch_size: int, seed: int, epochs: in
         return x if labels is None else {"image": x, LABEL: tf.one_hot(y, classes)}
 
     epochs_ds = tf.data.Dataset.range(train.first_epoch, epochs).flat_map(one_epoch)
-    return epochs_ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # No autotuning: at the end of fit, tearing down an autotuned iterator sometimes held the process for
+    # 30 to 45 s (one shipped run in ten; docs/measurements/speed.md), and a fixed prefetch keeps up anyway.
+    # The image files' map in one_epoch still decodes in parallel: without autotuning, one call per core.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return epochs_ds.map(finish).prefetch(PREFETCH).with_options(options)
 
 
 def eval_pipeline(
