@@ -139,7 +139,7 @@ def test_a_cvae_decoder_starts_from_z_and_the_label():
         (["model.kind=gan"], "model.kind: must be one of vae | ae | cvae | btcvae, got 'gan'"),
         (["train.objective=vimco"], "train.objective: must be one of elbo | iwae, got 'vimco'"),
         (["train.samples=0"], "train.samples: must be >= 1, got 0"),
-        (["data.validation_size=0"], "data.validation_size: must be >= 1, got 0"),
+        (["data.validation_size=-1"], "data.validation_size: must be >= 0, got -1"),
         (["model.architecture=layers", "model.encoder_layers=[]"], "model.encoder_layers: must be a non-empty list"),
         (
             ["model.architecture=layers", "model.encoder_layers=[3]"],

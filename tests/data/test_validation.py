@@ -92,3 +92,15 @@ def test_sprites_with_validation_size_0_hold_nothing_out():
 
     data = SPRITES.load(DataConfig(dataset="sprites", validation_size=0, limit=64))
     assert data.validation is None and len(data.train) == 64 and data.held_out() is data.test
+
+
+@pytest.mark.slow
+def test_show_says_a_run_without_a_validation_split_has_none(tiny_args, tmp_path, capsys):
+    from vae_cli.cli.main import main
+
+    args = [*tiny_args, "--set", "data.validation_size=0", "--set", "train.early_stopping_patience=null"]
+    assert main([*args, "--set", "train.epochs=1"]) == 0
+    (run,) = (tmp_path / "outputs").iterdir()
+    capsys.readouterr()
+    assert main(["show", "--run", str(run)]) == 0
+    assert "192 train / no validation (the test set's losses in its place) / 64 test images" in capsys.readouterr().out

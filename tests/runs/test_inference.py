@@ -201,3 +201,48 @@ def test_a_damaged_record_means_keras(run_dir, tmp_path, record):
     manifest[inference.RECORD] = record
     (copy / "run.json").write_text(json.dumps(manifest))
     assert not isinstance(RunView(copy).figure_decoder, OnnxModel)
+
+
+def record_copy(run, name):
+    """run.json records ``name`` (an .onnx file in ``run``) as it now is: as someone editing the folder would."""
+    manifest = json.loads((run / "run.json").read_text())
+    path = run / name
+    manifest[inference.RECORD][name] |= {"sha256": inference.sha256_of(path), "bytes": path.stat().st_size}
+    (run / "run.json").write_text(json.dumps(manifest))
+
+
+def test_a_recorded_copy_of_other_shapes_is_not_used(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    shutil.copy(copy / "encoder.onnx", copy / "decoder.onnx")  # takes images, gives codes: not a decoder
+    record_copy(copy, "decoder.onnx")
+    assert not isinstance(RunView(copy).figure_decoder, OnnxModel)
+
+
+def test_a_copy_giving_other_shapes_than_it_declares_is_one_line(run_dir, tmp_path, capsys):
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    one_image = helper.make_tensor("one", TensorProto.FLOAT, [1, 28, 28, 1], [0.5] * 784)
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["x_prob"], value=one_image)],
+        "liar",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("x_prob", TensorProto.FLOAT, ["n", 28, 28, 1])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), copy / "decoder.onnx")
+    record_copy(copy, "decoder.onnx")
+    assert isinstance(RunView(copy).figure_decoder, OnnxModel)  # it declares the right shapes
+    capsys.readouterr()
+    assert main(["sample", "--grid", "3", "--run", str(copy)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "decoder.onnx cannot be used (it gave shape (1, 28, 28, 1) for 9" in err
+    assert "delete it, and the figures load decoder.h5 instead" in err
+    (copy / "decoder.onnx").unlink()
+    assert main(["sample", "--grid", "3", "--run", str(copy)]) == 0  # as the line says

@@ -88,14 +88,8 @@ def assert_one_line(code, err, message, expected_code=2):
         ({"sampler": {"tpe": {"sed": 1}}, "space": GOOD}, "sampler tpe: "),
         ({"heartbeat_interval": 0, "space": GOOD}, "heartbeat_interval: must be a whole number of seconds >= 1"),
         ({"heartbeat_interval": 10, "grace_period": 10, "space": GOOD}, "grace_period: must be longer"),
-        (
-            {"space": {"data.validation_size": {"choice": [0, 5000]}}},
-            "data.validation_size: 0 leaves no validation split, so that trial would be judged on the test set",
-        ),
-        (
-            {"space": {"data.validation_size": {"int": [0, 100]}}},
-            "data.validation_size: 0 leaves no validation split, so that trial would be judged on the test set",
-        ),
+        ({"space": {"data.validation_size": {"choice": [0, 5000]}}}, "data.validation_size 0 there is no validation"),
+        ({"space": {"data.validation_size": {"int": [0, 100]}}}, "data.validation_size 0 there is no validation"),
     ],
 )
 def test_bad_space_files_are_one_line_config_errors(capsys, tmp_path, space, message):
@@ -229,3 +223,11 @@ def test_a_study_on_a_config_without_a_validation_split_is_refused(capsys, tmp_p
     )  # fmt: skip
     assert_one_line(code, err, "data.validation_size 0 leaves no validation split, so the trials would be judged")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("searched", [{"choice": [0, 5000]}, {"int": [0, 100]}])
+def test_a_space_that_can_leave_no_validation_split_is_refused(capsys, tmp_path, searched):
+    path = write_space(tmp_path, {"space": {"data.validation_size": searched}})
+    args = ("--space", str(path), "--trials", "2", "--set", "train.early_stopping_patience=null")
+    code, _, err = tune(capsys, tmp_path, *args)
+    assert_one_line(code, err, "data.validation_size: 0 leaves no validation split, so that trial would be judged")

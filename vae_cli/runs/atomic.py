@@ -22,7 +22,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     """Calls ``write(tmp_path)`` then renames ``tmp_path`` onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_temporary(path)
+    tmp = _new_temporary(path)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:
@@ -53,10 +53,10 @@ def _says_disk_full(exc: BaseException | None) -> bool:
 def check_writable(path: str | Path) -> None:
     """Makes and removes the empty temporary file that writing ``path`` starts with: an ``OSError`` says,
     before any work, that a folder is read-only (a read-only mount stops root too) or not ours."""
-    os.unlink(new_temporary(Path(path)))
+    os.unlink(_new_temporary(Path(path)))
 
 
-def new_temporary(path: Path) -> str:
+def _new_temporary(path: Path) -> str:
     """An empty new file beside ``path``, named ``.<stem>.<random>.tmp<suffix>``.
 
     Not ``tempfile.mkstemp``: it makes files 0600 whatever the umask. ``O_EXCL`` never

@@ -62,26 +62,36 @@ def write_copies(run_dir: Path, models: dict[str, Any], sources: dict[str, Path]
         except Exception:  # no converter, one that fails this model (gelu's Erfc), or a graph the runtime refuses
             agrees = False
         if agrees:
-            record[COPIES[name]] = {"sha256": sha256_of(path), "source_sha256": sha256_of(sources[name])}
+            record[COPIES[name]] = {
+                "sha256": sha256_of(path),
+                "bytes": path.stat().st_size,
+                "source_sha256": sha256_of(sources[name]),
+            }
         elif path.exists():
             path.unlink()
     return record
 
 
-def copy_for(run_dir: Path, name: str, manifest: dict) -> OnnxModel | None:
-    """The ONNX copy of the run's ``name`` model, if one was recorded for the ``.h5`` file as it is now."""
+def copy_for(run_dir: Path, name: str, manifest: dict, shapes: tuple[tuple, tuple]) -> OnnxModel | None:
+    """The ONNX copy of the run's ``name`` model, if one was recorded for the ``.h5`` file as it is now and it
+    takes and gives ``shapes`` (its first input's and first output's, without the batch); else None."""
     if os.environ.get(KERAS_ONLY) == "keras":
         return None
     records = manifest.get(RECORD)
     recorded = records.get(COPIES[name]) if isinstance(records, dict) else None
     path, source = run_dir / COPIES[name], run_dir / f"{name}.h5"
-    if not isinstance(recorded, dict) or not path.is_file() or not source.is_file():
+    if not isinstance(recorded, dict) or path.is_symlink() or not path.is_file() or not source.is_file():
         return None
     try:
+        if path.stat().st_size != recorded.get("bytes"):  # before hashing: a replaced file can be any size
+            return None
         as_recorded = sha256_of(path) == recorded.get("sha256") and sha256_of(source) == recorded.get("source_sha256")
-        return OnnxModel(path) if as_recorded else None
+        copy = OnnxModel(path) if as_recorded else None
     except Exception:  # unreadable files, no ONNX Runtime, a damaged copy (it raises kinds of its own): Keras
         return None
+    if copy is None or (copy.inputs[0].shape[1:], copy.output.shape[1:]) != tuple(map(tuple, shapes)):
+        return None
+    return copy
 
 
 def check_inputs(model: Any, name: str, rng: np.random.Generator, count: int = CHECK_POINTS) -> list[np.ndarray]:

@@ -99,7 +99,26 @@ class OnnxModel:
         return self.outputs[0]
 
     def __call__(self, inputs: Any, training: bool = False) -> np.ndarray | list[np.ndarray]:
+        """The outputs for ``inputs``; a copy that fails, or gives other shapes than it declares, is a
+        ``RunError`` naming it (a run folder's files edited by hand: delete the copy, the figures then load
+        the ``.h5`` model)."""
         arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         feed = {port.name: np.asarray(a, dtype="float32") for port, a in zip(self.inputs, arrays, strict=True)}
-        outputs = self.session.run(None, feed)
+        count = len(arrays[0])
+        try:
+            outputs = self.session.run(None, feed)
+        except Exception as exc:  # ONNX Runtime's own kinds: a failed allocation, a graph that cannot run
+            why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise self._damaged(why) from None
+        for port, out in zip(self.outputs, outputs, strict=True):
+            declared = (count, *port.shape[1:])
+            if out.ndim != len(declared) or any(
+                d is not None and d != s for d, s in zip(declared, out.shape, strict=True)
+            ):
+                raise self._damaged(f"it gave shape {out.shape} for {count} inputs, not {declared}")
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _damaged(self, why: str) -> RunError:
+        return RunError(
+            f"{self.path} cannot be used ({why}); delete it, and the figures load {self.path.stem}.h5 instead"
+        )

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from vae_cli import config as config_mod
+from vae_cli.data.validation import NO_VALIDATION
 from vae_cli.errors import RunError
 from vae_cli.kinds import Score
 from vae_cli.runs import folder, records
@@ -59,6 +60,8 @@ def _splits(dataset: dict) -> str:
     splits = dataset.get("splits")
     if not isinstance(splits, dict) or not all(k in splits for k in ("train", "validation", "test")):
         return f"{dataset.get('train_images', '?')} train / {dataset.get('test_images', '?')} test images"
+    if dataset.get("split_rule") == NO_VALIDATION:  # data.validation_size 0
+        return f"{splits['train']} train / no validation (the test set's losses in its place) / {splits['test']} test images"
     return f"{splits['train']} train / {splits['validation']} validation / {splits['test']} test images"
 
 

@@ -63,8 +63,13 @@ class RunView:
         return self._figure_model(DECODER)
 
     def _figure_model(self, name: str) -> Any:
-        copy = inference.copy_for(self.dir, name, self.manifest)
-        return getattr(self, name) if copy is None else self._of_its_kind(copy, f"{name}.h5")
+        image = tuple(self.manifest.get("dataset", {}).get("image_shape") or ())
+        latent = (self.cfg.model.latent_dim,)
+        shapes = (image, latent) if name == ENCODER else (latent, image)
+        copy = inference.copy_for(self.dir, name, self.manifest, shapes)
+        if copy is None or (len(copy.inputs), len(copy.outputs)) != self.kind.model_io(name):
+            return getattr(self, name)  # the .h5 model, checked against the kind as ever
+        return self._of_its_kind(copy, f"{name}.h5")
 
     def _of_its_kind(self, model: Any, name: str) -> Any:
         """``model``, if it has the inputs and outputs of ``model.kind`` in config.yaml (which a user may edit)."""

@@ -69,30 +69,38 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vae_cli import backend
     from vae_cli.config import resolve_config
-
-    backend.load()  # before the training modules import Keras: quiet, and timed for run.json's phases
-    from vae_cli.training import run as training
 
     if args.resume:
         if args.config or args.overrides or args.output_dir:
             raise ConfigError("--resume uses the run's own config.yaml; drop --config, --set and --output-dir")
         if args.print_config:
             raise ConfigError(f"--print-config shows a new run's config; a run's own is {args.resume}/config.yaml")
+        training = _training()
         with _progress_stream(args.json) as verbose:
             result = training.resume(args.resume, args.data_dir, verbose)
         return _report(result, args.json)
-    cfg, sources = resolve_config(args.config, options.config_overrides(args))
+    cfg, sources = resolve_config(args.config, options.config_overrides(args))  # a bad config fails at once
     if args.print_config:
         if args.json:  # one document on stdout: the config with each key's value and source
             return report.print_json({key: {"value": value, "source": sources[key]} for key, value in _flat(cfg)})
         report.print_config(cfg, sources)
         return 0
+    training = _training()
     with _progress_stream(args.json) as verbose:
         hooks = training.Hooks(on_note=lambda note: report.print_notes(args.command, [note]))
         result = training.start(cfg, args.argv, verbose, hooks)
     return _report(result, args.json)
+
+
+def _training() -> Any:
+    """The training modules, TensorFlow imported first: quietly, and timed for run.json's phases."""
+    from vae_cli import backend
+
+    backend.load()
+    from vae_cli.training import run as training
+
+    return training
 
 
 @contextlib.contextmanager
