@@ -90,6 +90,7 @@ class OnnxModel:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # its warnings about unused initialisers are the converter's business
         self.path = Path(path)
+        self.name = self.path.stem  # encoder | decoder: as the Keras model it copies is named
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [_port(a) for a in self.session.get_inputs()]
         self.outputs = [_port(a) for a in self.session.get_outputs()]
