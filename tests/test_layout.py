@@ -130,6 +130,7 @@ RANKS = {
     "vae_cli.tuning": 5.5,
     "vae_cli.tuning.algorithms": 5.5,
     "vae_cli.tuning.figures": 5.5,
+    "vae_cli.tuning.held_out": 5.5,
     "vae_cli.tuning.outcomes": 5.5,
     "vae_cli.tuning.records": 5.5,
     "vae_cli.tuning.reporter": 5.5,

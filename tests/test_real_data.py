@@ -59,6 +59,8 @@ def test_short_mnist_training_then_sample_and_plot_latent(tmp_path, capsys):
     out = capsys.readouterr().out.split()
     assert out == [str(tmp_path / "g.png"), str(run_dir / "latent.png")]
     grid = mpimg.imread(tmp_path / "g.png")
-    np.testing.assert_array_equal(grid, mpimg.imread(run_dir / "grid.png"))  # reloaded decoder, same pixels
+    at_training = mpimg.imread(run_dir / "grid.png")  # drawn by Keras; g.png by ONNX Runtime on the run's copy
+    assert grid.shape == at_training.shape and np.abs(grid - at_training).max() <= 1 / 255 + 1e-6
+    assert np.mean(grid != at_training) < 1e-3  # a few pixels on an 8-bit level's edge, one level apart
     assert grid.std() > 0.1
     assert mpimg.imread(run_dir / "latent.png").std() > 0.05

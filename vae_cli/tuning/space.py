@@ -10,7 +10,6 @@ A space file is YAML::
     space:
       train.learning_rate: {log_uniform: [3.0e-4, 3.0e-3]}
       train.batch_size: {choice: [32, 64, 128]}
-      model.encoder_dense: {int: [64, 512]}
 
 Every mistake (an unknown key, a key the config does not have, a value it refuses, an empty
 range) is one ``ConfigError`` naming the file and the key, raised before any trial starts.
@@ -33,7 +32,7 @@ from vae_cli import builtin_configs
 from vae_cli.config import Config, from_dict, set_dotted
 from vae_cli.errors import ConfigError, Fix, shown
 from vae_cli.limits import MAX_EPOCHS
-from vae_cli.tuning import algorithms
+from vae_cli.tuning import algorithms, held_out
 from vae_cli.tuning.algorithms import PRUNERS, SAMPLERS
 from vae_cli.yamlfile import parse_yaml
 
@@ -167,7 +166,7 @@ def parse_space(raw: dict, base: Config, source: str) -> Space:
 
     base_raw = to_dict(base)
     dims = tuple(_dimension(str(key), spec, base_raw, fail) for key, spec in entries.items())
-    _check_held_out(base, dims, fail)
+    held_out.check(base, [d.values for d in dims if d.key == "data.validation_size"], fail)
     pruner, pruner_args = _named(raw.get("pruner", "median"), "pruner", PRUNERS, fail)
     sampler, sampler_args = _named(raw.get("sampler", "tpe"), "sampler", SAMPLERS, fail)
     space = Space(source, objective, pruner, pruner_args, sampler, sampler_args, interval, grace, dims)
@@ -178,18 +177,6 @@ def parse_space(raw: dict, base: Config, source: str) -> Space:
         except (TypeError, ValueError) as exc:
             fail(f"{what} {getattr(space, what)}: {exc}")
     return space
-
-
-def _check_held_out(base, dims, fail):
-    """Trials are judged on the validation split: a study never lets the test set judge them."""
-    sizes = [d.values for d in dims if d.key == "data.validation_size"]
-    if base.data.validation_size == 0 and not sizes:
-        fail("data.validation_size 0 leaves no validation split, so the trials would be judged on the test set; "
-             "hold out validation images (data.validation_size, 5000 by default)")  # fmt: skip
-    for values in sizes:
-        if min(values) <= 0:
-            fail("space: data.validation_size: 0 leaves no validation split, so that trial would be judged on the "
-                 "test set; search sizes of at least 1")  # fmt: skip
 
 
 def _dimension(key, spec, base_raw, fail):
