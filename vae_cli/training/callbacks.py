@@ -15,6 +15,7 @@ import numpy as np
 from vae_cli.errors import Terminated
 from vae_cli.kinds import Score
 from vae_cli.names import VAE_LOSS
+from vae_cli.training.phases import AFTER_EPOCH, PhaseClock
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, docker stop, Slurm, systemd
 
@@ -155,3 +156,32 @@ class EpochEnd(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.on_epoch(epoch + 1)
+
+
+class StepPhases(keras.callbacks.Callback):
+    """The phases inside ``fit``: its first step (tracing included), validation summed over epochs, and
+    ``AFTER_EPOCH``, which the run's loop begins after each epoch's saves."""
+
+    def __init__(self, clock: PhaseClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._begun: float | None = None
+        self._test_begun = 0.0
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._begun = time.perf_counter()
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        if self.clock.open is not None and self.clock.open[0] == AFTER_EPOCH:
+            self.clock.end()
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._begun is not None:
+            self.clock.add("first_step", time.perf_counter() - self._begun)
+            self._begun = None
+
+    def on_test_begin(self, logs: Any = None) -> None:
+        self._test_begun = time.perf_counter()
+
+    def on_test_end(self, logs: Any = None) -> None:
+        self.clock.add("validation", time.perf_counter() - self._test_begun)

@@ -119,9 +119,8 @@ class RunLoop:
     def train(self, verbose: int, clock: PhaseClock) -> TrainResult:
         """Trains the remaining epochs, then ``finish``; ``clock`` times the phases besides the steps."""
         tf = backend.load()
-        from vae_cli.training.callbacks import StopTraining
+        from vae_cli.training.callbacks import StepPhases, StopTraining
         from vae_cli.training.fitting import fit
-        from vae_cli.training.phases import StepPhases
         from vae_cli.training.pipeline import TrainingImages
 
         self.clock = clock

@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keras
-
 STALL_SECONDS = 20.0  # no phase but the epochs takes this long on the shipped configs
 STALLS = "stalls.txt"  # the run folder's stack dumps of phases that passed STALL_SECONDS
 
@@ -128,32 +126,3 @@ class PhaseClock:
 
 
 AFTER_EPOCH = "after_epochs"  # from an epoch's saves to the next epoch's first step, or to fit's return
-
-
-class StepPhases(keras.callbacks.Callback):
-    """The phases inside ``fit``: its first step (tracing included), validation summed over epochs, and
-    ``AFTER_EPOCH``, which the run's loop begins after each epoch's saves."""
-
-    def __init__(self, clock: PhaseClock) -> None:
-        super().__init__()
-        self.clock = clock
-        self._begun: float | None = None
-        self._test_begun = 0.0
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        self._begun = time.perf_counter()
-
-    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        if self.clock.open is not None and self.clock.open[0] == AFTER_EPOCH:
-            self.clock.end()
-
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        if self._begun is not None:
-            self.clock.add("first_step", time.perf_counter() - self._begun)
-            self._begun = None
-
-    def on_test_begin(self, logs: Any = None) -> None:
-        self._test_begun = time.perf_counter()
-
-    def on_test_end(self, logs: Any = None) -> None:
-        self.clock.add("validation", time.perf_counter() - self._test_begun)
