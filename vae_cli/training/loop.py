@@ -21,7 +21,7 @@ from vae_cli.runs.atomic import write_json
 from vae_cli.runs.records import COMPLETE, INTERRUPTED
 from vae_cli.training import checkpoint
 from vae_cli.training.checkpoint import Checkpoint
-from vae_cli.training.phases import PhaseClock
+from vae_cli.training.phases import AFTER_EPOCH, PhaseClock
 
 SAMPLE_POINTS = 100  # latent points decoded after every epoch
 
@@ -104,8 +104,6 @@ class RunLoop:
             self.callbacks.insert(0, cb.KLWarmup(train_cfg.beta, train_cfg.kl_warmup_epochs, steps))
 
     def _on_epoch(self, epoch: int) -> None:
-        from vae_cli.training.phases import AFTER_EPOCH
-
         with self.clock.phase("epoch_saves"):
             self.publisher.on_epoch(epoch)
         self.clock.begin(AFTER_EPOCH)  # ended by the next epoch's first step, or once fit has returned
